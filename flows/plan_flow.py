@@ -1,0 +1,70 @@
+"""The plan flow: one step per plan item, named as in the plan, ordered as `depends_on` says.
+
+Each step does its item's work in bulk against the store (nok_workflow.services.sweep) and
+ends in a state named after the item's state — «Ожидает документ», «Просрочено»,
+«Выполнено» — so the Prefect UI reads like the plan. Waiting for evidence holds no process:
+the wait is in the store, and every run takes up where the last one left off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, State
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from flows.engine import store_engine
+from nok_workflow import clock
+from nok_workflow.services import sweep
+
+
+def transient_fault(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry hook
+    """Retry a locked database or a dropped connection; anything else fails at once."""
+    try:
+        state.result()
+    except OperationalError:
+        return True
+    except DBAPIError as exc:
+        return bool(exc.connection_invalidated)
+    except Exception:  # noqa: BLE001 - a real error: no retry
+        return False
+    return False
+
+
+RETRIES = {"retries": 3, "retry_delay_seconds": [1, 3, 10], "retry_condition_fn": transient_fault,
+           "cache_policy": NO_CACHE}
+
+
+@task(name="Подготовка: относительные сроки и порядок шагов", **RETRIES)
+def prepare_step(plan_id: str) -> sweep.PlanContext:
+    return sweep.prepare(store_engine(), plan_id)
+
+
+@task(**RETRIES)
+def item_step(context: sweep.PlanContext, item_id: int, now: dt.datetime) -> State:
+    outcome = sweep.process_item(store_engine(), context, item_id, now)
+    return Completed(name=outcome.label, message=outcome.message,
+                     data={"key": outcome.key, "label": outcome.label, "counts": outcome.counts,
+                           "changed": outcome.changed, "queued": outcome.queued})
+
+
+def step_name(step: sweep.Step) -> str:
+    title = " ".join(step.title.split())
+    return f"{step.key} {title[:90]}{'…' if len(title) > 90 else ''}"
+
+
+@flow(name="nok-plan", flow_run_name="{plan_id}")
+def plan_flow(plan_id: str, now: str | None = None) -> dict[str, Any]:
+    """Run a plan's daily work now (or at ``now``, an ISO date-time, for simulation)."""
+    moment = clock.now(now)
+    context = prepare_step(plan_id)
+    futures = {}
+    for step in context.steps:
+        futures[step.key] = item_step.with_options(name=step_name(step)).submit(
+            context, step.item_id, moment, wait_for=[futures[d] for d in step.depends_on if d in futures]
+        )
+    outcomes = {key: future.result() for key, future in futures.items()}
+    return {"plan": plan_id, "at": moment.isoformat(), "steps": outcomes}

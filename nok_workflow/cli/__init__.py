@@ -1,0 +1,65 @@
+"""The `nok` command. Thin: it parses arguments and calls services.
+
+Prefect is never imported here at module level: `nok deadline` and `nok plan validate`
+must start in well under a second (importing prefect costs ~2 s).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nok_workflow.cli import deadline as deadline_cmd
+from nok_workflow.cli import evidence as evidence_cmd
+from nok_workflow.cli import outbox as outbox_cmd
+from nok_workflow.cli import plan as plan_cmd
+from nok_workflow.cli import plan_store
+from nok_workflow.cli import run as run_cmd
+from nok_workflow.cli import status as status_cmd
+from nok_workflow.cli.output import err_console
+from nok_workflow.cli.plan_import import import_command
+from nok_workflow.problems import InputError
+
+app = typer.Typer(
+    help="nok — планы НОК/НОКО: сроки, ответственные, документы.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+plan_cmd.app.command("import")(import_command)
+plan_cmd.app.command("load")(plan_store.load)
+plan_cmd.app.command("list")(plan_store.list_plans)
+plan_cmd.app.command("history")(plan_store.history)
+plan_cmd.app.command("deploy")(run_cmd.deploy)
+app.add_typer(plan_cmd.app, name="plan")
+app.add_typer(evidence_cmd.app, name="evidence")
+app.add_typer(outbox_cmd.app, name="outbox")
+app.command("waive")(evidence_cmd.waive)
+app.command("status")(status_cmd.status)
+app.command("audit")(status_cmd.audit)
+app.add_typer(status_cmd.db_app, name="db")
+app.command("serve")(run_cmd.serve)
+app.command("sweep")(run_cmd.sweep)
+app.command("deadline")(deadline_cmd.deadline)
+
+
+def main() -> None:
+    try:
+        app()
+    except InputError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("прервано")
+        sys.exit(130)
+    except Exception as exc:
+        # A database that went away mid-command is the operator's problem to fix, not a bug.
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        err_console.print(f"ошибка базы данных: {exc.orig}; ничего не записано наполовину — повторите команду",
+                          markup=False)
+        sys.exit(1)

@@ -1,0 +1,3 @@
+from nok_workflow.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""`nok deadline TEXT` — the deadline grammar alone."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+from rich.table import Table
+
+from nok_workflow import clock
+from nok_workflow.cli.output import console, print_json
+from nok_workflow.deadlines.grammar import PlanPeriod, interpret, normalise
+from nok_workflow.text import KIND_LABELS, date_short
+
+
+def deadline(
+    text: str = typer.Argument(..., help="Срок, как он написан в плане"),
+    year: int | None = typer.Option(None, "--year", "-y", min=1900, max=2200,
+                                    help="Год плана (по умолчанию — год из текста или текущий)"),
+    json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
+    now: str | None = typer.Option(None, "--now", help="Текущий момент (ГГГГ-ММ-ДД), также NOK_NOW"),
+) -> None:
+    """Показать, как понимается формулировка срока."""
+    if year is None:
+        year = _year_in(text) or clock.now(now).year
+    result = interpret(text, PlanPeriod.year(year))
+    if json_out:
+        data = result.as_json()
+        data["year"] = year
+        print_json(data)
+        return
+    console.print(f"Срок: «{text}» (план на {year} год)")
+    console.print(f"Вид: {result.kind} — {KIND_LABELS[result.kind]}")
+    if result.occurrences:
+        table = Table("Период", "Открыт с", "Срок")
+        for o in result.occurrences:
+            table.add_row(o.period, date_short(o.opens), date_short(o.due))
+        console.print(table)
+    if result.relative:
+        r = result.relative
+        console.print(f"Сдвиг: {r.amount} ({r.unit}) от события «{r.event or '—'}»")
+    for w in result.warnings:
+        console.print(f"[yellow]предупреждение:[/] {w}")
+
+
+def _year_in(text: str) -> int | None:
+    m = re.search(r"(?<!\d)((?:19|20|21)\d\d)(?!\d)", normalise(text))
+    return int(m.group(1)) if m else None

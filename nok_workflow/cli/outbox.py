@@ -1,0 +1,72 @@
+"""`nok outbox list | show | retry | dispatch` — the messages and their delivery."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from nok_workflow.cli import context
+from nok_workflow.cli.output import console, print_json
+
+app = typer.Typer(help="Письма: очередь, доставка, повтор.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_command(
+    status: str | None = typer.Option(None, "--status", help="pending | sending | retry | sent | failed"),
+    json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
+) -> None:
+    """Письма (сводки за день) и их состояние."""
+    from nok_workflow.services.outbox import list_mail
+
+    rows = list_mail(context.engine(), status)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("№", "Кому", "День", "Пунктов", "Состояние", "Попыток", "Ответ сервера / ошибка")
+    for r in rows:
+        table.add_row(str(r["id"]), r["address"], r["day"], str(r["items"]), r["status"], str(r["attempts"]),
+                      r["error"] or r["response"] or "")
+    console.print(table)
+
+
+@app.command("show")
+def show(mail_id: int = typer.Argument(..., help="№ письма"),
+         json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:
+    """Письмо: адрес, тема, строки очереди, ответ сервера."""
+    from nok_workflow.services.outbox import show as show_mail
+
+    data = show_mail(context.engine(), mail_id)
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"Письмо №{data['id']} → {data['name']} <{data['address']}>, {data['day']}: {data['status']}",
+                  markup=False)
+    console.print(f"Тема: {data['subject'] or '—'}", markup=False)
+    console.print(f"Ответ: {data['response'] or data['error'] or '—'}", markup=False)
+    for row in data["rows"]:
+        console.print(f"  {row['kind']} {row['step']} {row['plan']} {row['item'] or ''} → {row['recipient']}: "
+                      f"{row['status']}", markup=False)
+
+
+@app.command("retry")
+def retry(mail_id: int | None = typer.Argument(None, help="№ письма (по умолчанию все неотправленные)"),
+          now: str | None = context.NOW_OPTION) -> None:
+    """Поставить неотправленные письма в очередь снова."""
+    from nok_workflow.services.outbox import retry as retry_mail
+
+    console.print(f"снова в очереди: {retry_mail(context.engine(), mail_id, context.now(now))}")
+
+
+@app.command("dispatch")
+def dispatch(now: str | None = context.NOW_OPTION) -> None:
+    """Собрать сводки и отправить (SMTP из NOK_SMTP_*, иначе файлы .eml в NOK_HOME/outbox)."""
+    from nok_workflow.services.dispatch import dispatch as run_dispatch
+    from notifiers import from_settings
+
+    settings = context.settings()
+    report = run_dispatch(context.engine(), from_settings(settings), settings, context.now(now))
+    console.print(f"писем отправлено: {report.sent}, отложено для повтора: {report.retry}, "
+                  f"не доставлено: {report.failed}")
+    for line in report.errors:
+        console.print(f"  {line}", markup=False)

@@ -1,0 +1,129 @@
+"""`nok plan …` — validate and show plan files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from nok_workflow.cli.output import console, err_console, print_json
+from nok_workflow.cli.rollover import rollover
+from nok_workflow.plan.describe import describe
+from nok_workflow.plan.schema_export import schema_json
+from nok_workflow.plan.validate import load_plan
+from nok_workflow.problems import InputError
+from nok_workflow.text import KIND_LABELS, date_short, plural
+
+app = typer.Typer(help="Планы: проверка, просмотр, импорт, перенос на новый год.", no_args_is_help=True)
+app.command("rollover")(rollover)
+
+
+@app.command("validate")
+def validate(
+    files: list[Path] = typer.Argument(..., help="YAML-файлы планов"),
+    strict: bool = typer.Option(False, "--strict", help="Считать предупреждения ошибками"),
+) -> None:
+    """Проверить планы: все ошибки сразу, в виде файл:строка:столбец: сообщение."""
+    failed = 0
+    for file in files:
+        try:
+            loaded = load_plan(file)
+        except InputError as exc:
+            failed += 1
+            for problem in exc.problems:
+                err_console.print(str(problem), markup=False)
+            continue
+        for warning in loaded.warnings:
+            err_console.print(str(warning), markup=False)
+        if strict and loaded.warnings:
+            failed += 1
+            continue
+        items = len(loaded.compiled.items)
+        console.print(
+            f"[green]✓[/] {file}: план «{loaded.plan.id}», "
+            f"{plural(items, 'пункт', 'пункта', 'пунктов')}, "
+            f"{plural(len(loaded.warnings), 'предупреждение', 'предупреждения', 'предупреждений')}"
+        )
+    if failed:
+        err_console.print(f"Ошибки в {plural(failed, 'файле', 'файлах', 'файлах')} из {len(files)}")
+        raise typer.Exit(1)
+
+
+@app.command("show")
+def show(
+    file: Path = typer.Argument(..., help="YAML-файл плана"),
+    json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
+) -> None:
+    """Показать, как понят каждый пункт плана: сроки, ответственные, документы."""
+    data = describe(load_plan(file))
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['title']}[/]")
+    if data["approval_act"]:
+        console.print(data["approval_act"])
+    console.print(
+        f"Период: {data['period']['start']} — {data['period']['end']}, часовой пояс {data['timezone']}"
+    )
+    current_section = object()
+    for item in data["items"]:
+        if item["section"] != current_section:
+            current_section = item["section"]
+            section = next(x for x in data["sections"] if x["number"] == current_section)
+            heading = f"{section['number'] or ''} {section['title']}".strip()
+            if heading:
+                console.print(f"\n[bold]{heading}[/]")
+        console.print(f"\n[bold cyan]{item['key']}[/] {item['title']}", highlight=False)
+        console.print(f"    Срок: «{item['deadline']}» → " + _interpretation(item), highlight=False)
+        owners = "; ".join(_owner_label(o) for o in item["owners"]) or "—"
+        console.print(f"    Ответственные: {owners}", highlight=False)
+        results = "; ".join(item["results"]) or "—"
+        console.print(f"    Результат: {results}", highlight=False)
+        for warning in item["warnings"]:
+            console.print(f"    [yellow]⚠ {warning}[/]", highlight=False)
+    for warning in data["warnings"]:
+        err_console.print(warning, markup=False)
+
+
+def _owner_label(owner: dict) -> str:
+    if "each_organisation" in owner:
+        count = len(owner["each_organisation"])
+        return f"{owner['name']} (отвечает каждая организация группы: {count})"
+    return owner["name"]
+
+
+_UNITS = {"days": ("день", "дня", "дней"), "working_days": ("рабочий день", "рабочих дня",
+          "рабочих дней"), "months": ("месяц", "месяца", "месяцев")}
+
+
+def _interpretation(item: dict) -> str:
+    """«в период 2024-Q3: 01.07.2024 – 30.09.2024», several occurrences on their own lines."""
+    occurrences = item["occurrences"]
+    spans = [
+        f"{o['period']}: {date_short(dt.date.fromisoformat(o['opens']))} – "
+        f"{date_short(dt.date.fromisoformat(o['due']))}"
+        for o in occurrences
+    ]
+    text = KIND_LABELS[item["kind"]]
+    if item["relative"]:
+        r = item["relative"]
+        text += f": {plural(r['amount'], *_UNITS[r['unit']])} после исполнения пункта {r['after'] or '?'}"
+    if len(spans) == 1:
+        return f"{text}, {spans[0]}"
+    if spans:
+        return f"{text}, {plural(len(spans), 'срок', 'срока', 'сроков')}:\n      " + "\n      ".join(spans)
+    return text
+
+
+@app.command("schema")
+def schema(
+    output: Path | None = typer.Option(None, "-o", "--output", help="Куда записать JSON Schema"),
+) -> None:
+    """Вывести JSON Schema формата плана (для подсказок в редакторе)."""
+    text = schema_json()
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"записано: {output}")

@@ -1,0 +1,51 @@
+"""`nok plan import DOC -o plan.yaml` — a Word or text plan document into plan YAML."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from nok_workflow.cli.output import console, err_console
+from nok_workflow.files import write_atomically
+from nok_workflow.importer.build import import_plan, load_directory
+from nok_workflow.text import plural
+
+_SCHEMA = Path(__file__).resolve().parents[2] / "plan_definitions" / "plan.schema.json"
+
+
+def import_command(
+    document: Path = typer.Argument(..., help="Документ плана: .docx или текст"),
+    output: Path = typer.Option(..., "-o", "--output", help="Куда записать YAML плана"),
+    year: int | None = typer.Option(None, "--year", min=1900, max=2200,
+                                    help="Год плана, если в документе его нет"),
+    directory: Path | None = typer.Option(None, "--directory",
+                                          help="YAML со справочником (directory, groups, organisations)"),
+    timezone: str = typer.Option("Europe/Moscow", "--timezone", help="Часовой пояс плана"),
+    plan_id: str | None = typer.Option(None, "--id", help="id плана (по умолчанию — имя файла)"),
+    force: bool = typer.Option(False, "--force", help="Заменить существующий файл"),
+) -> None:
+    """Импортировать план из документа Word (.docx) или текста; напечатать отчёт."""
+    people = load_directory(directory) if directory else None
+    schema_ref = os.path.relpath(_SCHEMA, output.resolve().parent) if _SCHEMA.exists() else "plan.schema.json"
+    result = import_plan(document, output_name=str(output), year=year, directory=people,
+                         timezone=timezone, plan_id=plan_id, schema_ref=schema_ref)
+    write_atomically(output, result.text, force=force)
+    report = result.report
+    console.print(
+        f"[green]✓[/] {output}: импортировано {plural(report.rows, 'пункт', 'пункта', 'пунктов')} "
+        f"в {plural(report.sections, 'разделе', 'разделах', 'разделах')}"
+    )
+    if report.created:
+        console.print("Новые записи справочника (проверьте и дополните адреса):")
+        for line in report.created:
+            console.print(f"  {line}")
+    if report.notes:
+        err_console.print("Проверьте:")
+        for line in report.notes:
+            err_console.print(f"  {line}")
+    if report.warnings:
+        err_console.print("Предупреждения проверки нового плана:")
+        for line in report.warnings:
+            err_console.print(f"  {line}")

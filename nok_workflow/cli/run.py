@@ -1,0 +1,85 @@
+"""`nok serve`, `nok sweep`, `nok plan deploy` — running the plans' flows."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from nok_workflow.cli import context
+from nok_workflow.cli.output import console, err_console
+from nok_workflow.problems import InputError, Problem
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Адрес (по умолчанию 127.0.0.1, NOK_SERVE_HOST)"),
+    port: int | None = typer.Option(None, "--port", help="Порт (по умолчанию 8470, NOK_SERVE_PORT)"),
+    now: str | None = context.NOW_OPTION,
+) -> None:
+    """Всё в одном процессе: веб-страница состояния и запуск потоков планов по расписанию."""
+    from nok_workflow.serve import OFFLINE_ENV
+    from nok_workflow.serve import serve as run_serve
+
+    os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
+    settings = context.settings()
+    if now:
+        context.now(now)  # a bad --now fails here, before anything starts
+    run_serve(settings, context.engine(), host=host or settings.serve_host, port=port or settings.serve_port,
+              now=now, announce=lambda text: console.print(text, markup=False))
+
+
+def sweep(
+    plan: list[str] = typer.Option(None, "--plan", help="Только эти планы (по умолчанию все)"),
+    now: str | None = context.NOW_OPTION,
+) -> None:
+    """Выполнить поток каждого загруженного плана один раз — то, что делает расписание."""
+    from nok_workflow.serve import OFFLINE_ENV
+
+    # The progress bar is the report; Prefect's per-task lines would bury it.
+    os.environ.update({k: v for k, v in {**OFFLINE_ENV, "PREFECT_LOGGING_LEVEL": "WARNING"}.items()
+                       if k not in os.environ})
+    from flows.plan_flow import plan_flow
+    from nok_workflow.services.catalog import plans_overview
+
+    engine = context.engine()
+    moment = context.now(now).isoformat()
+    ids = plan or [p["id"] for p in plans_overview(engine)]
+    failed = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("планы", total=len(ids))
+        for plan_id in ids:
+            progress.update(bar, description=f"план {plan_id}")
+            state = plan_flow(plan_id, now=moment, return_state=True)
+            if not state.is_completed():
+                failed.append(f"{plan_id}: {state.message}")
+            progress.advance(bar)
+    for line in failed:
+        err_console.print(f"ошибка: {line}", markup=False)
+    console.print(f"выполнено планов: {len(ids) - len(failed)} из {len(ids)}")
+    from flows.dispatch_flow import dispatch_flow
+
+    sent = dispatch_flow(now=moment)
+    console.print(f"писем отправлено: {sent['sent']}, отложено: {sent['retry']}, не доставлено: {sent['failed']}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def deploy(plan_id: str = typer.Argument(..., help="id загруженного плана")) -> None:
+    """Зарегистрировать развёртывание плана на сервере Prefect (ежедневно в местный час плана)."""
+    from nok_workflow.orchestration import deploy_plan, server_configured
+    from nok_workflow.services.deployments import plan_schedule
+
+    if not server_configured():
+        raise InputError([Problem("PREFECT_API_URL", 0, 0, "сервер Prefect не настроен: задайте PREFECT_API_URL "
+                                                          "(во встроенном режиме расписание ведёт nok serve)")])
+    hour, timezone = plan_schedule(context.engine(), plan_id)
+    deployment = deploy_plan(plan_id, hour, timezone, context.settings())
+    console.print(f"развёртывание nok-plan/{plan_id}: ежедневно в {hour}:00 ({timezone}); id {deployment}")

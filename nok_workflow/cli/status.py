@@ -1,0 +1,83 @@
+"""`nok status`, `nok audit`, `nok db upgrade`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from nok_workflow.cli import context
+from nok_workflow.cli.output import console, print_json
+from nok_workflow.status import LABELS
+from nok_workflow.text import plural
+
+_COLOURS = {"overdue": "red", "escalated": "bold red", "due_soon": "yellow", "done": "green",
+            "done_late": "green", "cancelled": "dim", "waived": "dim", "upcoming": "dim"}
+
+
+def status(
+    plan: str | None = typer.Option(None, "--plan"),
+    owner: str | None = typer.Option(None, "--owner", help="id исполнителя или организации"),
+    org: str | None = typer.Option(None, "--org", help="id организации"),
+    open_only: bool = typer.Option(False, "--open", help="Только невыполненные"),
+    json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
+    now: str | None = context.NOW_OPTION,
+) -> None:
+    """Обязательства и их состояние на сегодня (или на --now)."""
+    from nok_workflow.services.obligations import list_obligations
+
+    rows = list_obligations(context.engine(), now=context.now(now), plan_id=plan, owner=owner, org=org,
+                            include_closed=not open_only)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("План", "Пункт", "Период", "Организация", "Ответственные", "Срок", "Состояние", "Дней",
+                  "Док.")
+    for r in rows:
+        label = LABELS[r["status"]] + (f" ({r['level']})" if r["level"] else "")
+        colour = _COLOURS.get(r["status"], "")
+        days = "" if r["days"] is None or r["status"] in ("done", "done_late") else (
+            f"{r['days']}" if r["days"] >= 0 else f"−{-r['days']}")
+        table.add_row(r["plan"], r["item"], r["period"], r["org_name"] or "", ", ".join(r["owners"]),
+                      r["due"] or "—", f"[{colour}]{label}[/]" if colour else label, days, str(r["evidence"]))
+    console.print(table)
+    console.print(plural(len(rows), "обязательство", "обязательства", "обязательств"))
+    from nok_workflow.services.outbox import undeliverable
+
+    failed = undeliverable(context.engine())
+    if failed:
+        console.print(f"[red]Не доставлено сообщений: {len(failed)}[/] (подробно: nok outbox list --status failed)")
+        for row in failed[:10]:
+            console.print(f"  {row['plan']} {row['item'] or ''} → {row['recipient']}: {row['error']}", markup=False)
+
+
+def audit(
+    plan: str | None = typer.Option(None, "--plan"),
+    since: str | None = typer.Option(None, "--since", help="С какого момента (ГГГГ-ММ-ДД)"),
+    json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
+) -> None:
+    """Журнал: загрузки, правки, документы, проверки, снятия."""
+    from nok_workflow import clock
+    from nok_workflow.services.audit import events
+
+    rows = events(context.engine(), plan_id=plan, since=clock.parse_now(since, "--since") if since else None)
+    data = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "plan": e.plan_id,
+             "details": e.details} for e in rows]
+    if json_out:
+        print_json(data)
+        return
+    for e in data:
+        console.print(f"{e['at'][:19]} {e['actor']:<16} {e['action']:<18} {e['plan'] or ''}", markup=False)
+
+
+db_app = typer.Typer(help="База данных.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Применить миграции схемы (также выполняется автоматически)."""
+    from nok_workflow.store.db import current_revision, make_engine, upgrade
+
+    config = context.settings()
+    engine = make_engine(config.store_url())
+    changed = upgrade(engine)
+    console.print(f"схема: {current_revision(engine)}" + (" (обновлена)" if changed else " (актуальна)"))

@@ -1,0 +1,36 @@
+"""The one place that reads the clock: ``--now`` / ``NOK_NOW`` override it for simulation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+from nok_workflow.problems import InputError, Problem
+
+
+def parse_now(value: str, source: str = "--now") -> dt.datetime:
+    """An ISO date or date-time; a date means its midnight, a naive time is UTC."""
+    try:
+        if len(value.strip()) == 10:
+            moment = dt.datetime.combine(dt.date.fromisoformat(value.strip()), dt.time())
+        else:
+            moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(
+            [Problem(source, 0, 0, f"«{value}» — не дата; ожидается ГГГГ-ММ-ДД или ГГГГ-ММ-ДДTЧЧ:ММ")]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def now(override: str | None = None) -> dt.datetime:
+    if override:
+        return parse_now(override)
+    if env := os.environ.get("NOK_NOW"):
+        return parse_now(env, "NOK_NOW")
+    return dt.datetime.now(dt.UTC)
+
+
+def local_date(moment: dt.datetime, timezone: str) -> dt.date:
+    """The plan's own calendar day at ``moment``: deadlines and reminders live in it."""
+    return moment.astimezone(ZoneInfo(timezone)).date()

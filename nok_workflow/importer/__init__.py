@@ -1,0 +1,1 @@
+"""Import plan documents (.docx tables and the seeds' text layouts) into plan YAML."""

@@ -1,0 +1,87 @@
+"""Word documents: paragraphs before the first table are the preamble, table rows the plan.
+
+A .docx is a zip of XML: it is checked before python-docx opens it, so that an encrypted
+file (an OLE container, not a zip), a corrupt one or a zip bomb gets a clear message.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from nok_workflow.importer.rows import RawDocument, Row
+from nok_workflow.problems import InputError, Problem
+
+MAX_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_RATIO = 200
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _fail(path: Path, message: str) -> InputError:
+    return InputError([Problem(str(path), 0, 0, message)])
+
+
+def check_container(path: Path, head: bytes) -> None:
+    if head.startswith(OLE_SIGNATURE):
+        raise _fail(path, "файл зашифрован паролем или это старый формат .doc — "
+                          "сохраните его в Word как .docx без пароля")
+    if not zipfile.is_zipfile(path):
+        raise _fail(path, "файл повреждён или это не документ .docx")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+    except (zipfile.BadZipFile, OSError):
+        raise _fail(path, "файл повреждён: архив .docx не читается") from None
+    if "word/document.xml" not in names:
+        raise _fail(path, "в архиве нет word/document.xml — это не документ Word")
+    if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
+        raise _fail(path, f"документ распаковывается в {total // (1024 * 1024)} МБ — "
+                          "слишком много для плана; файл отклонён")
+
+
+def read_docx(path: Path) -> RawDocument:
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    check_container(path, head)
+    import docx  # python-docx; imported here to keep the CLI's start fast
+    from docx.oxml.ns import qn
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises many kinds on a damaged package
+        raise _fail(path, f"файл повреждён: {type(exc).__name__}") from None
+
+    doc = RawDocument(str(path))
+    body = document.element.body
+    tables = iter(document.tables)
+    table_no = 0
+    for child in body.iterchildren():
+        if child.tag == qn("w:p") and not table_no:
+            text = "".join(t.text or "" for t in child.iter(qn("w:t")))
+            if text.strip():
+                doc.preamble.append(text)
+        elif child.tag == qn("w:tbl"):
+            table_no += 1
+            _read_table(next(tables), table_no, doc)
+    if not table_no:
+        raise _fail(path, "в документе нет таблиц: план должен быть таблицей "
+                          "(№, Мероприятие, Срок, Ответственные, Результат)")
+    return doc
+
+
+def _read_table(table, table_no: int, doc: RawDocument) -> None:
+    for row_no, row in enumerate(table.rows, start=1):
+        cells, seen = [], set()
+        for cell in row.cells:
+            # A merged cell comes back once per grid column: keep it once, in its first column.
+            key = id(cell._tc)
+            # Paragraphs of a Word cell are separate lines of the document: "\n\n", as a
+            # blank line in the text layouts (one owner per paragraph).
+            text = "\n\n".join(p.text for p in cell.paragraphs if p.text.strip())
+            cells.append("" if key in seen else text)
+            seen.add(key)
+        bold = any(run.bold for cell in row.cells for p in cell.paragraphs for run in p.runs)
+        doc.rows.append(Row(cells, f"таблица {table_no}, строка {row_no}", bold))

@@ -1,0 +1,56 @@
+"""A plan's interpretation as plain data: what `nok plan show` prints for a human to check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nok_workflow.plan.compiled import ALL_OF_GROUP, deadline_text
+from nok_workflow.plan.validate import LoadedPlan
+
+
+def describe(loaded: LoadedPlan) -> dict[str, Any]:
+    plan = loaded.plan
+    compiled = loaded.compiled
+    groups = {g.id: g for g in plan.groups}
+    items = []
+    for ci in compiled.items:
+        interp = ci.interpretation
+        owners = []
+        for ref, name in zip(ci.item.owners, compiled.owner_names(ci.item), strict=True):
+            entry: dict[str, Any] = {"id": ref, "name": name}
+            if ref.startswith(ALL_OF_GROUP) and ref[1:] in groups:
+                members = [o.id for o in plan.organisations if o.group == ref[1:]]
+                entry["each_organisation"] = members
+            owners.append(entry)
+        items.append(
+            {
+                "key": ci.key,
+                "number": ci.item.number,
+                "id": ci.item.id,
+                "section": ci.section.number,
+                "title": ci.item.title,
+                "deadline": deadline_text(ci.item),
+                "kind": interp.kind,
+                "occurrences": [o.as_json() for o in interp.occurrences],
+                "relative": interp.relative.as_json() if interp.relative else None,
+                "owners": owners,
+                "results": list(ci.item.results),
+                "depends_on": list(ci.item.depends_on),
+                "warnings": list(interp.warnings),
+            }
+        )
+    return {
+        "file": loaded.file,
+        "id": plan.id,
+        "title": plan.title,
+        "approved_by": plan.approved_by,
+        "approval_act": plan.approval_act,
+        "period": {"start": plan.period.start.isoformat(), "end": plan.period.end.isoformat()},
+        "timezone": plan.timezone,
+        "coordinator": plan.coordinator,
+        "sections": [
+            {"number": s.number, "title": s.title, "items": len(s.items)} for s in plan.sections
+        ],
+        "items": items,
+        "warnings": [str(w) for w in loaded.warnings],
+    }

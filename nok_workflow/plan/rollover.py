@@ -1,0 +1,311 @@
+"""`plan rollover`: the same plan structure for another year.
+
+The plan file is rewritten with ruamel.yaml in round-trip mode, so comments, key order,
+quoting and the `# yaml-language-server` line survive; only the values that carry the year
+change. Wordings are edited as text (never re-generated from their interpretation): the
+document's formatting — «до 20.11. 2015», «3 квартал 2024 г.» — is kept, only the year
+moves. Wordings without a year need no edit: they take the year of the new plan.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import io
+import re
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.scalarstring import (
+    FoldedScalarString,
+    LiteralScalarString,
+    ScalarString,
+)
+from ruamel.yaml.tokens import CommentToken
+
+from nok_workflow.deadlines.grammar import MONTH
+from nok_workflow.plan import source
+from nok_workflow.plan.validate import LoadedPlan, validate_document
+from nok_workflow.problems import InputError, Problem
+
+# The years the schema accepts as ``period: 2018`` shorthand.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+_YEAR = r"(?:19|20|21)\d\d"
+# One pass over a wording: numeric dates (also «20.11. 2015» and «01.03.15»), word dates
+# («29 февраля 2024», for the leap day) and standalone years. One combined pattern, so the
+# year of a date is never shifted twice.
+_SHIFTABLE = re.compile(
+    r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<sp>\s?)(?P<y>\d{4}|\d\d)(?!\d)"
+    r"|(?<!\d)(?P<wd>\d{1,2})(?P<wsp>\s+)(?P<wm>" + MONTH + r")(?P<wsp2>\s+)(?P<wy>" + _YEAR + r")(?!\d)"
+    r"|(?<!\d)(?P<year>" + _YEAR + r")(?!\d)",
+    re.IGNORECASE,
+)
+_STANDALONE_YEAR = re.compile(r"(?<!\d)" + _YEAR + r"(?!\d)")
+# A document-start marker with only comments before it: ruamel would drop those comments.
+_HEAD = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*---[ \t]*(?:#[^\n]*)?\n")
+# Indentation styles tried on the unchanged plan; the one that reproduces the file is used.
+_INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0))
+# Free texts that are kept as written, though an old year in them may need a human's look.
+_KEPT_TEXTS = ("title", "results", "note")
+
+
+class Change(NamedTuple):
+    """A wording that named an explicit year or date: a human should check the new one."""
+
+    key: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RolloverResult:
+    new_text: str
+    old_id: str
+    new_id: str
+    delta: int
+    new_plan: LoadedPlan
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return self.new_plan.warnings
+
+
+@dataclass
+class _Shifter:
+    """Shifts years by ``delta`` and remembers each 29 February that had to become 28."""
+
+    delta: int
+    leap_fixes: list[str] = field(default_factory=list)
+
+    def text(self, value: str) -> str:
+        return _SHIFTABLE.sub(self._replace, value)
+
+    def date(self, value: dt.date) -> dt.date:
+        year = value.year + self.delta
+        if value.month == 2 and value.day == 29 and not calendar.isleap(year):
+            self.leap_fixes.append(f"29.02.{year} не существует — взято 28.02.{year}")
+            return value.replace(year=year, day=28)
+        return value.replace(year=year)
+
+    def _replace(self, m: re.Match[str]) -> str:
+        if m["year"]:
+            return str(int(m["year"]) + self.delta)
+        if m["wy"]:
+            year = int(m["wy"]) + self.delta
+            day = self._leap_day(m["wd"], 2 if m["wm"].lower().startswith("феврал") else 0, year)
+            return f"{day}{m['wsp']}{m['wm']}{m['wsp2']}{year}"
+        two_digits = len(m["y"]) == 2
+        year = (2000 if two_digits else 0) + int(m["y"]) + self.delta
+        day = self._leap_day(m["d"], int(m["m"]), year)
+        # «01.03.15» stays two-digit as long as the new year allows it.
+        year_text = f"{year % 100:02d}" if two_digits and 2000 <= year <= 2099 else str(year)
+        return f"{day}.{m['m']}.{m['sp']}{year_text}"
+
+    def _leap_day(self, day: str, month: int, year: int) -> str:
+        if month == 2 and int(day) == 29 and not calendar.isleap(year):
+            self.leap_fixes.append(f"29.02.{year} не существует — взято 28.02.{year}")
+            return "28"
+        return day
+
+
+def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = None) -> RolloverResult:
+    """The plan ``text`` moved to ``to_year``; the new text is validated, nothing is written.
+
+    ``new_file`` names the new plan in its own problems (by default ``file``).
+    """
+    loaded = validate_document(source.parse(text, file))
+    plan = loaded.plan
+    delta = to_year - plan.period.start.year
+    period_at = loaded.document.position(("period",))
+    if delta == 0:
+        raise InputError([Problem(file, *period_at, f"план уже на {to_year} год")])
+    if not (MIN_YEAR <= plan.period.start.year + delta and plan.period.end.year + delta <= MAX_YEAR):
+        raise InputError([Problem(file, *period_at, f"год {to_year}: период нового плана выходит "
+                                                    f"за {MIN_YEAR}–{MAX_YEAR}")])
+
+    head, body = _split_head(text)
+    yaml = _yaml()
+    try:
+        data = yaml.load(body)
+    except YAMLError as exc:  # PyYAML read it, ruamel did not: say so rather than crash
+        raise InputError([Problem(file, 0, 0, f"не удалось перечитать план для переноса: {exc}")]) from None
+    _choose_indent(yaml, data, body)
+    shift = _Shifter(delta)
+    notes: list[str] = []
+
+    new_id = _STANDALONE_YEAR.sub(lambda m: str(int(m[0]) + delta), plan.id)
+    if new_id == plan.id:
+        new_id = f"{plan.id}-{to_year}"
+        notes.append(f"в id плана не было года — добавлен: «{new_id}»")
+    data["id"] = _like(data["id"], new_id)
+
+    new_title = shift.text(plan.title)
+    if new_title != plan.title:
+        data["title"] = _like(data["title"], new_title)
+        notes.append(f"название: «{plan.title}» → «{new_title}»")
+    shift.leap_fixes.clear()  # a leap day in the title is plain text, not a date to flag
+
+    if "approval_act" in data:
+        was = f" (был: «{plan.approval_act}»)" if plan.approval_act else ""
+        notes.append(f"акт утверждения удалён — новый план ещё не утверждён{was}")
+        _delete_key(data, "approval_act")
+
+    _shift_period(data, shift)
+    if shift.leap_fixes:
+        notes.extend(f"период: {fix}" for fix in shift.leap_fixes)
+    changes = _shift_deadlines(data, loaded, shift, notes)
+    notes.extend(_stale_years(loaded))
+
+    out = io.StringIO()
+    yaml.dump(data, out)
+    new_text = head + out.getvalue()
+    # The new plan must be valid before anyone writes it anywhere.
+    new_plan = validate_document(source.parse(new_text, new_file or file))
+    return RolloverResult(new_text, plan.id, new_id, delta, new_plan, changes, notes)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1_000_000  # never re-wrap the document's lines
+    yaml.allow_unicode = True
+    return yaml
+
+
+def _split_head(text: str) -> tuple[str, str]:
+    m = _HEAD.match(text)
+    return (m[0], text[m.end():]) if m else ("", text)
+
+
+def _choose_indent(yaml: YAML, data: Any, body: str) -> None:
+    """Keep the file's own indentation: take the style whose dump reproduces it best."""
+    original = body.splitlines()
+
+    def mismatch(indent: tuple[int, int, int]) -> int:
+        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
+        out = io.StringIO()
+        yaml.dump(data, out)
+        dumped = out.getvalue().splitlines()
+        return sum(a != b for a, b in zip(original, dumped)) + abs(len(original) - len(dumped))
+
+    best = min(_INDENTS, key=mismatch)  # min keeps the first of equals: (2, 4, 2) by default
+    yaml.indent(mapping=best[0], sequence=best[1], offset=best[2])
+
+
+def _like(old: Any, new: Any) -> Any:
+    """``new`` in the scalar style of ``old`` (quoted, folded, …)."""
+    if isinstance(old, ScalarString) and isinstance(new, str):
+        styled = type(old)(new)
+        if isinstance(old, (FoldedScalarString, LiteralScalarString)):
+            # Year shifts keep the length, so the folds still fall between the same words.
+            if len(new) == len(old) and getattr(old, "fold_pos", None) is not None:
+                styled.fold_pos = list(old.fold_pos)  # type: ignore[attr-defined]
+            if getattr(old, "comment", None) is not None:
+                styled.comment = old.comment  # type: ignore[attr-defined]
+        return styled
+    if isinstance(old, int) and not isinstance(old, bool) and isinstance(new, int):
+        return type(old)(new)
+    return new
+
+
+def _delete_key(mapping: CommentedMap, key: str) -> None:
+    """Delete ``key`` but keep the comment lines that follow its value.
+
+    ruamel stores those lines with the deleted key (after its end-of-line comment); they
+    belong to what follows, so they move in front of the next key.
+    """
+    keys = list(mapping)
+    value = mapping[key]
+    token = (mapping.ca.items.get(key) or [None, None, None])[2]
+    del mapping[key]
+    mapping.ca.items.pop(key, None)
+    following = keys[keys.index(key) + 1:]
+    if not isinstance(token, CommentToken) or not following:
+        return
+    lines = token.value
+    if not isinstance(value, (FoldedScalarString, LiteralScalarString)):
+        # A one-line value: the token starts with the rest of its line (comment or newline).
+        lines = lines.split("\n", 1)[1] if "\n" in lines else ""
+    if not lines.strip():
+        return
+    entry = mapping.ca.items.setdefault(following[0], [None, None, None, None])
+    before = [CommentToken(line + "\n", CommentMark(0)) for line in lines.rstrip("\n").split("\n")]
+    entry[1] = before + (entry[1] or [])
+
+
+def _shift_value(value: Any, shift: _Shifter) -> Any:
+    """A year, a date or an ISO date string, shifted."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _like(value, value + shift.delta)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return shift.date(value)
+    if isinstance(value, str):
+        with suppress(ValueError):
+            return _like(value, shift.date(dt.date.fromisoformat(value)).isoformat())
+    return value
+
+
+def _shift_period(data: CommentedMap, shift: _Shifter) -> None:
+    period = data["period"]
+    if isinstance(period, dict):
+        for end in ("start", "end"):
+            if end in period:
+                period[end] = _shift_value(period[end], shift)
+    else:  # ``period: 2018`` stays shorthand
+        data["period"] = _shift_value(period, shift)
+
+
+def _shift_deadlines(
+    data: CommentedMap, loaded: LoadedPlan, shift: _Shifter, notes: list[str]
+) -> list[Change]:
+    items = [item for section in data["sections"] for item in section["items"]]
+    # The YAML was validated, so its items are the compiled items, in the same order.
+    keys = [compiled.key for compiled in loaded.compiled.items]
+    changes: list[Change] = []
+    for key, item in zip(keys, items, strict=True):
+        deadline = item.get("deadline")
+        shift.leap_fixes.clear()
+        if isinstance(deadline, str):
+            new = shift.text(deadline)
+            if new != deadline:
+                item["deadline"] = _like(deadline, new)
+                changes.append(Change(key, str(deadline), new))
+        elif isinstance(deadline, dict):
+            text = deadline.get("text")
+            if isinstance(text, str) and (new := shift.text(text)) != text:
+                deadline["text"] = _like(text, new)
+                changes.append(Change(key, str(text), new))
+            for name in ("opens", "due"):
+                if name in deadline and (new_value := _shift_value(deadline[name], shift)) != deadline[name]:
+                    changes.append(Change(key, f"{name}: {deadline[name]}", f"{name}: {new_value}"))
+                    deadline[name] = new_value
+        notes.extend(f"{key}: {fix}" for fix in dict.fromkeys(shift.leap_fixes))
+    return changes
+
+
+def _stale_years(loaded: LoadedPlan) -> list[str]:
+    """Kept texts (item titles, results, notes) that still name a year of the old plan."""
+    years = {str(y) for y in loaded.plan.period.years}
+    keys = []
+    for compiled in loaded.compiled.items:
+        texts: list[str] = []
+        for name in _KEPT_TEXTS:
+            value = getattr(compiled.item, name)
+            texts.extend(value if isinstance(value, list) else [value or ""])
+        if any(m[0] in years for t in texts for m in _STANDALONE_YEAR.finditer(t)):
+            keys.append(compiled.key)
+    if not keys:
+        return []
+    return [f"год прежнего плана остался в названиях, результатах или примечаниях пунктов "
+            f"(не изменены): {', '.join(keys)}"]

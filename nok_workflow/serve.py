@@ -1,0 +1,186 @@
+"""`nok serve`: everything in one process — the web app and APScheduler running each plan's
+flow at its local reminder hour, on SQLite and Prefect's local mode. Nothing else to start.
+
+Only one `nok serve` per store: a file lock under NOK_HOME (SQLite) or a PostgreSQL
+advisory lock. Ctrl-C / SIGTERM stop the web server, then wait for a running flow to end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+from sqlmodel import Session
+
+from nok_workflow.orchestration import PROJECT_ROOT
+from nok_workflow.problems import InputError, Problem
+from nok_workflow.settings import Settings
+
+# Prefect talks to nobody outside this machine in embedded mode.
+OFFLINE_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+               "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false"}
+_PG_LOCK_KEY = 0x6E6F6B5F  # "nok_": one `nok serve` per PostgreSQL store
+
+
+@contextlib.contextmanager
+def single_instance(settings: Settings, engine: Engine) -> Iterator[None]:
+    if settings.embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        handle = open(settings.home / "serve.lock", "a+")  # noqa: SIM115 - held for the process's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise _already_running(settings) from None
+        try:
+            yield
+        finally:
+            handle.close()
+        return
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_LOCK_KEY}).scalar():
+            raise _already_running(settings)
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+
+
+def _already_running(settings: Settings) -> InputError:
+    info = ""
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads((settings.home / "serve.json").read_text(encoding="utf-8"))
+        info = f" (pid {data['pid']}, {data['url']})"
+    return InputError([Problem("nok serve", 0, 0, f"для этого хранилища nok serve уже запущен{info}; "
+                                                  "второй экземпляр не нужен")])
+
+
+class Runtime:
+    """The scheduler and the runs it makes; the web app reads its state."""
+
+    def __init__(self, engine: Engine, now: str | None = None) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.engine = engine
+        self.now = now
+        self.scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(2)}, timezone="UTC",
+                                             job_defaults={"coalesce": True, "max_instances": 1,
+                                                           "misfire_grace_time": 3600})
+        self.last_run: str | None = None
+        self.runs = 0
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def run_plan(self, plan_id: str) -> None:
+        from flows.plan_flow import plan_flow
+
+        state = plan_flow(plan_id, now=self.now, return_state=True)
+        with self._lock:
+            self.runs += 1
+            self.failures += int(not state.is_completed())
+            self.last_run = f"{plan_id}: {state.name} ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+
+    def dispatch(self) -> None:
+        from flows.dispatch_flow import dispatch_flow
+
+        dispatch_flow(now=self.now)
+
+    def run_now(self, plan_id: str) -> None:
+        self.scheduler.add_job(self.run_plan, args=[plan_id], id=f"now:{plan_id}", replace_existing=True)
+
+    def sync_jobs(self) -> None:
+        """A daily job per loaded plan at its local reminder hour (plans loaded later too)."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        from nok_workflow.store.models import Plan
+
+        with Session(self.engine) as session:
+            plans = session.execute(select(Plan.id, Plan.timezone, Plan.reminder_hour)).all()
+        wanted = {f"daily:{p.id}" for p in plans}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("daily:") and job.id not in wanted:
+                job.remove()
+        for plan_id, timezone, hour in plans:
+            self.scheduler.add_job(self.run_plan, CronTrigger(hour=hour, minute=0, timezone=timezone),
+                                   args=[plan_id], id=f"daily:{plan_id}", replace_existing=True)
+
+    def state(self) -> dict[str, Any]:
+        next_runs = {job.id.split(":", 1)[1]: f"{job.next_run_time:%Y-%m-%d %H:%M %Z}"
+                     for job in self.scheduler.get_jobs() if job.id.startswith("daily:") and job.next_run_time}
+        with self._lock:
+            return {"runs": self.runs, "failures": self.failures, "last_run": self.last_run,
+                    "next_runs": next_runs}
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError([Problem("nok serve", 0, 0, f"адрес {host}:{port} недоступен ({exc.strerror}); "
+                                                         "укажите другой --port")]) from None
+
+
+def load_bundled_plans(engine: Engine, now: dt.datetime) -> list[str]:
+    """On a store with no plans, the bundled ones (plan_definitions/*.yaml)."""
+    from nok_workflow.services.plans import load
+    from nok_workflow.store.models import Plan
+
+    with Session(engine) as session:
+        if session.execute(select(Plan.id).limit(1)).first() is not None:
+            return []
+    return [load(engine, path, actor=None, now=now).diff.plan_id
+            for path in sorted((PROJECT_ROOT / "plan_definitions").glob("*.yaml"))]
+
+
+def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str | None,
+          announce) -> None:  # noqa: ANN001 - a print function
+    import uvicorn
+
+    from nok_workflow import clock
+    from nok_workflow.web.app import create_app
+
+    os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
+    _check_port(host, port)
+    with single_instance(settings, engine):
+        loaded = load_bundled_plans(engine, clock.now(now))
+        if loaded:
+            announce(f"Хранилище было пустым: загружены планы {', '.join(loaded)}")
+        runtime = Runtime(engine, now)
+        runtime.sync_jobs()
+        runtime.scheduler.add_job(runtime.sync_jobs, "interval", minutes=1, id="sync")
+        # Digests go out shortly after the plans' runs at their hour; failed sends are retried.
+        runtime.scheduler.add_job(runtime.dispatch, "interval", minutes=10, id="dispatch")
+        runtime.scheduler.start()
+        url = f"http://{host}:{port}"
+        info_path = settings.home / "serve.json"
+        info_path.parent.mkdir(parents=True, exist_ok=True)
+        info_path.write_text(json.dumps({"pid": os.getpid(), "url": url}), encoding="utf-8")
+        announce(f"nok serve: {url} (Ctrl-C — остановить)")
+        for plan_id, next_run in sorted(runtime.state()["next_runs"].items()):
+            announce(f"  {plan_id}: следующий запуск {next_run}")
+        app = create_app(engine, runtime.run_now, runtime.state)
+        # uvicorn stops on SIGINT/SIGTERM and then re-raises the signal to the handler that
+        # was there before it: with Python's defaults that would kill us before the cleanup
+        # below. These handlers let the re-raised signal pass, so the cleanup runs.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: None)
+        try:
+            uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+        finally:
+            announce("Остановка: ждём завершения текущего запуска…")
+            runtime.scheduler.shutdown(wait=True)
+            with contextlib.suppress(FileNotFoundError):
+                info_path.unlink()
+            announce("nok serve остановлен")

@@ -1,0 +1,35 @@
+"""Read-only views of the loaded plans: the list and each plan's versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from nok_workflow.problems import InputError, Problem
+from nok_workflow.store.models import Item, Obligation, Plan, PlanVersion
+
+
+def plans_overview(engine: Engine) -> list[dict[str, Any]]:
+    items = select(Item.plan_id, func.count().label("n")).where(Item.active).group_by(Item.plan_id).subquery()
+    obligations = (select(Obligation.plan_id, func.count().label("n"))
+                   .where(Obligation.state != "cancelled").group_by(Obligation.plan_id).subquery())
+    query = (select(Plan, PlanVersion.loaded_at, items.c.n, obligations.c.n.label("ob"))
+             .join(PlanVersion, (PlanVersion.plan_id == Plan.id) & (PlanVersion.version == Plan.current_version))
+             .outerjoin(items, items.c.plan_id == Plan.id)
+             .outerjoin(obligations, obligations.c.plan_id == Plan.id).order_by(Plan.id))
+    with Session(engine) as session:
+        return [{"id": p.id, "title": p.title, "version": p.current_version, "timezone": p.timezone,
+                 "coordinator": p.coordinator, "items": n or 0, "obligations": ob or 0,
+                 "loaded_at": loaded_at.isoformat()} for p, loaded_at, n, ob in session.execute(query)]
+
+
+def plan_history(engine: Engine, plan_id: str) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        rows = session.execute(select(PlanVersion).where(PlanVersion.plan_id == plan_id)
+                               .order_by(PlanVersion.version)).scalars().all()
+    if not rows:
+        raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен (см. nok plan list)")])
+    return [{"version": v.version, "loaded_at": v.loaded_at.isoformat(), "loaded_by": v.loaded_by,
+             "source_file": v.source_file, "sha256": v.sha256, "summary": v.summary} for v in rows]

@@ -1,0 +1,216 @@
+"""Evidence: submit (file and/or link), review, waive; completion follows from the evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from nok_workflow import evidence_files
+from nok_workflow.clock import local_date
+from nok_workflow.expand import obligation_owners
+from nok_workflow.plan.compiled import clean_number
+from nok_workflow.problems import InputError, Problem
+from nok_workflow.services import audit
+from nok_workflow.services.outbox import queue_event
+from nok_workflow.services.relative import refresh_relative
+from nok_workflow.status import EvidenceFact, completion
+from nok_workflow.store.db import write_session
+from nok_workflow.store.models import (
+    NO_ORG,
+    Evidence,
+    Item,
+    Obligation,
+    Party,
+    Plan,
+    Review,
+)
+
+WHERE = "evidence"
+
+
+def _fail(message: str) -> InputError:
+    return InputError([Problem(WHERE, 0, 0, message)])
+
+
+@dataclass(frozen=True)
+class Upload:
+    content: bytes
+    name: str
+
+
+def find_obligation(session: Session, plan_id: str, item_ref: str, period: str | None,
+                    org: str | None, today: dt.date) -> tuple[Plan, Item, Obligation]:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise _fail(f"план «{plan_id}» не загружен (см. nok plan list)")
+    ref = clean_number(item_ref)
+    items = session.execute(select(Item).where(Item.plan_id == plan_id, Item.active)).scalars().all()
+    item = next((i for i in items if ref in (i.key, i.identity, clean_number(i.number))), None)
+    if item is None:
+        raise _fail(f"в плане «{plan_id}» нет пункта «{item_ref}»")
+    query = select(Obligation).where(Obligation.item_id == item.id)
+    candidates = session.execute(query).scalars().all()
+    if org is not None:
+        candidates = [o for o in candidates if o.org_id == org]
+        if not candidates:
+            raise _fail(f"у пункта {item.key} нет обязательства организации «{org}»")
+    elif len({o.org_id for o in candidates}) > 1:
+        orgs = sorted({o.org_id for o in candidates if o.org_id != NO_ORG})
+        if not any(o.org_id == NO_ORG for o in candidates):
+            raise _fail(f"пункт {item.key} исполняет каждая организация: укажите --org ({', '.join(orgs[:5])}…)")
+        candidates = [o for o in candidates if o.org_id == NO_ORG]
+    if period is not None:
+        chosen = [o for o in candidates if o.period == period]
+        if not chosen:
+            known = ", ".join(sorted({o.period for o in candidates}))
+            raise _fail(f"у пункта {item.key} нет периода «{period}»; есть: {known}")
+    else:
+        active = [o for o in candidates if o.state == "active"]
+        chosen = active if len(active) == 1 else [
+            o for o in active if o.opens is not None and o.opens <= today and (o.due is None or today <= o.due)
+        ]
+        if len(chosen) != 1:
+            known = ", ".join(sorted({o.period for o in candidates}))
+            raise _fail(f"у пункта {item.key} несколько периодов — укажите --period ({known})")
+    return plan, item, chosen[0]
+
+
+def _may_submit(plan: Plan, item: Item, ob: Obligation, who: str) -> bool:
+    return who == plan.coordinator or who in obligation_owners(ob.org_id, item.owners)
+
+
+def _update_completion(session: Session, plan: Plan, ob: Obligation) -> None:
+    rows = session.execute(select(Evidence).where(Evidence.obligation_id == ob.id)).scalars().all()
+    facts = [EvidenceFact(e.id, e.document_date, e.submitted_at, e.review) for e in rows]
+    item = session.get(Item, ob.item_id)
+    review_required = plan.review_required if item.review_required is None else item.review_required
+    closing = completion(facts, review_required)
+    ob.completed_on = closing.document_date if closing else None
+    ob.completed_by_evidence = closing.id if closing else None
+    session.add(ob)
+    session.flush()
+    refresh_relative(session, plan.id)
+
+
+def submit(engine: Engine, evidence_dir: Path, *, plan_id: str, item: str, by: str, now: dt.datetime,
+           period: str | None = None, org: str | None = None, upload: Upload | None = None,
+           url: str | None = None, document_date: dt.date | None = None,
+           max_bytes: int = 50 * 1024 * 1024) -> Evidence:
+    if upload is None and not url:
+        raise _fail("нужен файл или ссылка (--file или --url)")
+    if url:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise _fail(f"ссылка «{url}» должна начинаться с http:// или https://")
+    with write_session(engine) as session:
+        plan_row = session.get(Plan, plan_id)
+        today = local_date(now, plan_row.timezone) if plan_row else now.date()
+        plan, item_row, ob = find_obligation(session, plan_id, item, period, org, today)
+        if session.get(Party, (plan_id, by)) is None:
+            raise _fail(f"«{by}» нет в справочнике плана «{plan_id}»")
+        if not _may_submit(plan, item_row, ob, by):
+            raise _fail(f"«{by}» не отвечает за пункт {item_row.key}: документ может загрузить "
+                        "ответственный исполнитель или координатор плана")
+        if ob.state != "active":
+            raise _fail(f"обязательство по пункту {item_row.key} ({ob.period}) {ob.state}: документ не нужен")
+        doc_date = document_date or today
+        if doc_date > today:
+            raise _fail(f"дата документа {doc_date:%d.%m.%Y} ещё не наступила")
+        stored = None
+        if upload is not None:  # after every check: a refused upload leaves no file behind
+            stored = evidence_files.store(evidence_dir, upload.content, upload.name,
+                                          max_bytes=max_bytes, where=upload.name)
+        evidence = Evidence(obligation_id=ob.id, sha256=stored.sha256 if stored else None,
+                            file_name=stored.name if stored else None, size=stored.size if stored else None,
+                            media_type=stored.media_type if stored else None, url=url, submitted_by=by,
+                            submitted_at=now, document_date=doc_date)
+        session.add(evidence)
+        session.flush()
+        _update_completion(session, plan, ob)
+        audit.record(session, actor=by, action="evidence.submit", plan_id=plan_id, at=now,
+                     details={"evidence": evidence.id, "item": item_row.key, "period": ob.period,
+                              "org": ob.org_id, "sha256": evidence.sha256, "url": url,
+                              "document_date": doc_date.isoformat(),
+                              "completed_on": ob.completed_on.isoformat() if ob.completed_on else None})
+        session.refresh(evidence)
+        session.expunge(evidence)
+        return evidence
+
+
+def review(engine: Engine, *, evidence_id: int, accept: bool, reason: str | None, by: str,
+           now: dt.datetime) -> Evidence:
+    if not accept and not (reason or "").strip():
+        raise _fail("отклонение требует причины (--reject «причина»)")
+    with write_session(engine) as session:
+        evidence = session.get(Evidence, evidence_id)
+        if evidence is None:
+            raise _fail(f"документа №{evidence_id} нет")
+        ob = session.get(Obligation, evidence.obligation_id)
+        plan = session.get(Plan, ob.plan_id)
+        if by != plan.coordinator:
+            raise _fail(f"проверять документы плана «{plan.id}» может только координатор ({plan.coordinator})")
+        decision = "accepted" if accept else "rejected"
+        evidence.review = decision
+        review_row = Review(evidence_id=evidence.id, decision=decision, reason=reason, reviewed_by=by,
+                            reviewed_at=now)
+        session.add(review_row)
+        session.add(evidence)
+        session.flush()
+        if not accept:  # the submitter learns why, in their next digest
+            item = session.get(Item, ob.item_id)
+            queue_event(session, key=f"ev:{evidence.id}:rejected:{review_row.id}", plan_id=plan.id,
+                        obligation_id=ob.id, kind="rejected", recipient=evidence.submitted_by,
+                        day=local_date(now, plan.timezone), now=now,
+                        details={"item": item.key, "title": item.title, "reason": reason})
+        _update_completion(session, plan, ob)
+        audit.record(session, actor=by, action=f"evidence.{'accept' if accept else 'reject'}",
+                     plan_id=plan.id, at=now,
+                     details={"evidence": evidence.id, "reason": reason, "obligation": ob.id,
+                              "completed_on": ob.completed_on.isoformat() if ob.completed_on else None})
+        session.refresh(evidence)
+        session.expunge(evidence)
+        return evidence
+
+
+def waive(engine: Engine, *, plan_id: str, item: str, period: str | None, org: str | None, reason: str,
+          by: str, now: dt.datetime) -> Obligation:
+    if not reason.strip():
+        raise _fail("снятие обязательства требует причины (--reason)")
+    with write_session(engine) as session:
+        plan_row = session.get(Plan, plan_id)
+        today = local_date(now, plan_row.timezone) if plan_row else now.date()
+        plan, item_row, ob = find_obligation(session, plan_id, item, period, org, today)
+        if by != plan.coordinator:
+            raise _fail(f"снять обязательство может только координатор плана ({plan.coordinator})")
+        ob.state, ob.state_reason = "waived", reason
+        session.add(ob)
+        session.flush()
+        refresh_relative(session, plan.id)
+        audit.record(session, actor=by, action="obligation.waive", plan_id=plan_id, at=now,
+                     details={"item": item_row.key, "period": ob.period, "org": ob.org_id, "reason": reason})
+        session.refresh(ob)
+        session.expunge(ob)
+        return ob
+
+
+def list_evidence(engine: Engine, *, plan_id: str | None = None, item: str | None = None) -> list[dict]:
+    query = (select(Evidence, Obligation.period, Obligation.org_id, Item.key, Item.plan_id)
+             .join(Obligation, Obligation.id == Evidence.obligation_id)
+             .join(Item, Item.id == Obligation.item_id).order_by(Evidence.id))
+    if plan_id:
+        query = query.where(Item.plan_id == plan_id)
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+    ref = clean_number(item)
+    return [
+        {"id": e.id, "plan": plan, "item": key, "period": period, "org": org or None,
+         "file": e.file_name, "sha256": e.sha256, "size": e.size, "media_type": e.media_type, "url": e.url,
+         "submitted_by": e.submitted_by, "submitted_at": e.submitted_at.isoformat(),
+         "document_date": e.document_date.isoformat(), "review": e.review}
+        for e, period, org, key, plan in rows if not ref or key == ref
+    ]

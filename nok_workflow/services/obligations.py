@@ -1,0 +1,86 @@
+"""Obligations with their computed status, for `nok status` (and later the dashboard)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from nok_workflow.clock import local_date
+from nok_workflow.expand import obligation_owners
+from nok_workflow.plan.source import parse
+from nok_workflow.plan.validate import validate_document
+from nok_workflow.policy import Policy, resolve
+from nok_workflow.status import ObligationFact, status_of
+from nok_workflow.store.models import (
+    Evidence,
+    Item,
+    Obligation,
+    Party,
+    Plan,
+    PlanVersion,
+)
+
+
+def plan_policies(session: Session, plan_ids: list[str]) -> dict[tuple[str, str], Policy]:
+    """(plan, item identity) → the item's policy, from each plan's current version text."""
+    rows = session.execute(
+        select(PlanVersion.plan_id, PlanVersion.source_text, PlanVersion.source_file)
+        .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
+        .where(PlanVersion.plan_id.in_(plan_ids))
+    ).all()
+    policies = {}
+    for r in rows:
+        compiled = validate_document(parse(r.source_text, r.source_file)).compiled
+        policies[(r.plan_id, "")] = resolve(compiled.plan)  # for items no longer in the plan
+        for ci in compiled.items:
+            policies[(r.plan_id, ci.item.id or ci.key)] = resolve(compiled.plan, ci.item)
+    return policies
+
+
+def list_obligations(engine: Engine, *, now: dt.datetime, plan_id: str | None = None,
+                     owner: str | None = None, org: str | None = None,
+                     include_closed: bool = True) -> list[dict[str, Any]]:
+    evidence_count = (select(Evidence.obligation_id, func.count().label("n"))
+                      .group_by(Evidence.obligation_id).subquery())
+    query = (
+        select(Obligation, Item.key, Item.identity, Item.title, Item.owners, Item.results, Plan.timezone,
+               func.coalesce(evidence_count.c.n, 0).label("evidence"))
+        .join(Item, Item.id == Obligation.item_id).join(Plan, Plan.id == Obligation.plan_id)
+        .outerjoin(evidence_count, evidence_count.c.obligation_id == Obligation.id)
+        .order_by(Obligation.plan_id, Item.position, Obligation.due, Obligation.org_id)
+    )
+    if plan_id:
+        query = query.where(Obligation.plan_id == plan_id)
+    if org:
+        query = query.where(Obligation.org_id == org)
+    with Session(engine) as session:
+        rows = session.execute(query).all()
+        plans = {r.Obligation.plan_id for r in rows}
+        policies = plan_policies(session, sorted(plans))
+        names = {(p.plan_id, p.id): p.name for p in session.execute(
+            select(Party).where(Party.plan_id.in_(plans))).scalars()}
+    result = []
+    for r in rows:
+        ob = r.Obligation
+        owners = obligation_owners(ob.org_id, r.owners)
+        if owner and owner not in owners and owner not in r.owners:
+            continue
+        today = local_date(now, r.timezone)
+        st = status_of(ObligationFact(ob.opens, ob.due, ob.state), ob.completed_on, today, 
+                       policies.get((ob.plan_id, r.identity)) or policies[(ob.plan_id, "")])
+        if not include_closed and st.status in ("done", "done_late", "cancelled", "waived"):
+            continue
+        result.append({
+            "id": ob.id, "plan": ob.plan_id, "item": r.key, "title": r.title, "period": ob.period,
+            "org": ob.org_id or None, "org_name": names.get((ob.plan_id, ob.org_id)) if ob.org_id else None,
+            "owners": [names.get((ob.plan_id, o), o) for o in owners],
+            "opens": ob.opens.isoformat() if ob.opens else None,
+            "due": ob.due.isoformat() if ob.due else None,
+            "status": st.status, "level": st.level, "days": st.days,
+            "completed_on": ob.completed_on.isoformat() if ob.completed_on else None,
+            "evidence": r.evidence, "results": r.results, "reason": ob.state_reason,
+        })
+    return result

@@ -1,0 +1,55 @@
+"""Settings from the environment (NOK_*): where the store lives, limits, delivery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOK_", extra="ignore")
+
+    home: Path = Path(".nok")
+    database_url: str | None = None
+    evidence_max_bytes: int = 50 * 1024 * 1024
+    sqlite_busy_ms: int = 30_000  # how long a writer waits for SQLite's lock before failing
+    work_pool: str = "nok-process"  # the Prefect work pool of deployments (scale-out)
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8470
+    # Email: without NOK_SMTP_HOST messages are written as .eml files under NOK_HOME/outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_ca_file: Path | None = None  # a CA to trust (e.g. a self-signed server certificate)
+    smtp_timeout: float = 30.0
+    smtp_connections: int = 4
+    mail_from: str = "nok-workflow <nok@localhost>"
+    base_url: str = "http://127.0.0.1:8470"
+
+    @property
+    def url(self) -> str:
+        """PostgreSQL when NOK_DATABASE_URL says so; else a SQLite file under NOK_HOME."""
+        # An empty NOK_DATABASE_URL means the default, as an unset one does.
+        return self.database_url or f"sqlite:///{(self.home / 'nok.db').resolve()}"
+
+    def store_url(self) -> str:
+        """The URL to connect to; for the embedded SQLite file, NOK_HOME is created first."""
+        if self.embedded:
+            self.home.mkdir(parents=True, exist_ok=True)
+        return self.url
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.home / "evidence"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"

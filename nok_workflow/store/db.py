@@ -1,0 +1,100 @@
+"""Engines, sessions and schema migrations (Alembic, applied automatically on first use)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from nok_workflow.problems import InputError, Problem
+from nok_workflow.settings import Settings
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "nok_workflow.store:migrations")
+    return config
+
+
+def make_engine(url: str, sqlite_busy_ms: int | None = None) -> Engine:
+    if url.startswith("sqlite"):
+        busy = sqlite_busy_ms if sqlite_busy_ms is not None else Settings().sqlite_busy_ms
+        engine = create_engine(url, connect_args={"timeout": busy / 1000, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+            cursor.execute(f"PRAGMA busy_timeout={int(busy)}")
+            cursor.close()
+
+        # pysqlite's own BEGIN handling is off so that `begin_immediate` below is ours.
+        @event.listens_for(engine, "connect")
+        def _no_autobegin(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to the newest revision; True if anything was applied."""
+    if current_revision(engine) == head_revision():
+        return False
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    return True
+
+
+def connect(url: str) -> Engine:
+    """An engine on a migrated schema, or a clear error when the database is unreachable."""
+    engine = make_engine(url)
+    for attempt in range(3):
+        try:
+            upgrade(engine)
+            return engine
+        except OperationalError as exc:
+            if attempt == 2:
+                where = url.split("@")[-1]
+                raise InputError([Problem("NOK_DATABASE_URL", 0, 0,
+                                          f"база данных недоступна ({where}): {exc.orig}")]) from None
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction takes the write lock at once on SQLite (BEGIN IMMEDIATE),
+    so two writers queue instead of failing half-way; commits on success."""
+    with engine.connect() as conn:
+        conn.info["immediate"] = True
+        try:
+            with Session(bind=conn) as session, conn.begin():
+                yield session
+                session.flush()
+        finally:
+            conn.info.pop("immediate", None)

@@ -1,0 +1,207 @@
+"""The store's tables. The database is the source of truth for what is due, done and sent.
+
+Shapes chosen for a region's scale (hundreds of thousands of obligations): integer keys,
+one obligation row per item × period × organisation, and a partial index on the due date
+of obligations still open, so "what is due in this window" is a range scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+NO_ORG = ""  # obligations of an item owned by units or people, not by each organisation
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+
+    id: str = Field(primary_key=True, max_length=64)
+    title: str
+    timezone: str = Field(max_length=64)
+    coordinator: str = Field(max_length=64)
+    review_required: bool = False
+    reminder_hour: int = 9  # local hour of the daily run; digests wait for it
+    current_version: int = 0
+    created_at: dt.datetime
+
+
+class PlanVersion(SQLModel, table=True):
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan.id", max_length=64, index=True)
+    version: int
+    sha256: str = Field(max_length=64)
+    source_file: str
+    source_text: str
+    loaded_at: dt.datetime
+    loaded_by: str = Field(max_length=64)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Party(SQLModel, table=True):
+    """A person, a unit or an organisation of a plan's directory."""
+
+    __tablename__ = "party"
+
+    plan_id: str = Field(foreign_key="plan.id", primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = Field(max_length=16)  # person | unit | organisation
+    group_id: str | None = Field(default=None, max_length=64)
+    email: str | None = None
+    escalates_to: str | None = Field(default=None, max_length=64)
+    active: bool = True
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("plan_id", "identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan.id", max_length=64, index=True)
+    identity: str = Field(max_length=64)  # the item's `id:` or else its full number
+    key: str = Field(max_length=32)
+    number: str = Field(max_length=32)
+    title: str
+    deadline_text: str
+    kind: str = Field(max_length=16)
+    owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    results: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    depends_on: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    relative: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    review_required: bool | None = None  # None: as the plan says
+    position: int = 0
+    active: bool = True
+    first_version: int = 1
+    last_version: int = 1
+
+
+class Obligation(SQLModel, table=True):
+    """What an owner must produce for one item, period and (maybe) organisation.
+
+    Only facts are stored: the window, the completion (date and evidence) and a manual
+    state. The status shown to people is computed from them by `nok_workflow.status`.
+    """
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint("item_id", "period", "org_id"),
+        Index("ix_obligation_open_due", "plan_id", "due",
+              postgresql_where=text("state = 'active' AND completed_on IS NULL"),
+              sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        # The daily sweep reads each item's open obligations near their due date.
+        Index("ix_obligation_item_open_due", "item_id", "due",
+              postgresql_where=text("state = 'active' AND completed_on IS NULL"),
+              sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan.id", max_length=64)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    period: str = Field(max_length=32)
+    org_id: str = Field(default=NO_ORG, max_length=64)
+    opens: dt.date | None = None
+    due: dt.date | None = None
+    state: str = Field(default="active", max_length=16)  # active | cancelled | waived
+    state_reason: str | None = None
+    completed_on: dt.date | None = None
+    completed_by_evidence: int | None = None
+    created_version: int = 1
+    # The status as of the last sweep (for dashboards and to see what changed); the rules
+    # in nok_workflow.status are the truth, this is their cached result.
+    status: str = Field(default="upcoming", max_length=16)
+    level: int = 0
+
+
+class Evidence(SQLModel, table=True):
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    sha256: str | None = Field(default=None, max_length=64)
+    file_name: str | None = None
+    size: int | None = None
+    media_type: str | None = Field(default=None, max_length=128)
+    url: str | None = None
+    submitted_by: str = Field(max_length=64)
+    submitted_at: dt.datetime
+    document_date: dt.date
+    review: str = Field(default="pending", max_length=16)  # pending | accepted | rejected
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    decision: str = Field(max_length=16)  # accepted | rejected
+    reason: str | None = None
+    reviewed_by: str = Field(max_length=64)
+    reviewed_at: dt.datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_plan_at", "plan_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    plan_id: str | None = Field(default=None, max_length=64)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """A message to deliver: a row with a unique key before any delivery, so a crash, a retry
+    or two sweeps at once never queue a message twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)  # e.g. ob:42:reminder:3:otdel
+    plan_id: str = Field(max_length=64, index=True)
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    kind: str = Field(max_length=32)  # reminder | escalation | …
+    step: int = 0  # days before due (reminder) or escalation level
+    recipient: str = Field(max_length=64)
+    day: dt.date  # the plan-local day it was queued for (digests group by it)
+    created_at: dt.datetime
+    status: str = Field(default="queued", max_length=16)  # queued | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+    mail_id: int | None = Field(default=None, foreign_key="mail.id", index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Mail(SQLModel, table=True):
+    """One email: a person's digest of the day. Unique per address and day, so nobody gets
+    more than one a day; its outbox rows say what it lists."""
+
+    __tablename__ = "mail"
+    __table_args__ = (UniqueConstraint("address", "day"), Index("ix_mail_ready", "status", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=320)
+    name: str
+    day: dt.date
+    status: str = Field(default="pending", max_length=16)  # pending | sending | retry | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    claim: str | None = Field(default=None, max_length=32)
+    smtp_response: str | None = None
+    error: str | None = None
+    message_id: str | None = Field(default=None, max_length=200)
+    subject: str | None = None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None

@@ -1,0 +1,46 @@
+"""Russian wording shared by the CLI, emails and reports: dates, plurals, labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel import Locale
+from babel.dates import format_date
+
+_RU = Locale("ru")
+
+KIND_LABELS = {
+    "once": "к дате",
+    "window": "в период",
+    "recurring": "периодически",
+    "ongoing": "постоянно",
+    "relative": "от события",
+    "unscheduled": "без срока",
+}
+
+
+def date_short(day: dt.date) -> str:
+    return format_date(day, format="dd.MM.yyyy", locale=_RU)
+
+
+def date_long(day: dt.date) -> str:
+    """«10 сентября 2014 г.»"""
+    return format_date(day, format="long", locale=_RU)
+
+
+def plural(count: int, one: str, few: str, many: str) -> str:
+    """«1 пункт», «3 пункта», «5 пунктов» — by babel's CLDR plural rules for Russian."""
+    form = _RU.plural_form(abs(count))
+    word = {"one": one, "few": few}.get(form, many)
+    return f"{count} {word}"
+
+
+def days_phrase(due: dt.date, today: dt.date) -> str:
+    """«остался 1 день», «осталось 3 дня», «срок сегодня», «просрочено на 5 дней»."""
+    left = (due - today).days
+    if left == 0:
+        return "срок сегодня"
+    if left < 0:
+        return "просрочено на " + plural(-left, "день", "дня", "дней")
+    verb = "остался" if _RU.plural_form(left) == "one" else "осталось"
+    return f"{verb} {plural(left, 'день', 'дня', 'дней')}"

@@ -1,0 +1,123 @@
+"""Shared fixtures: a minimal valid plan to mutate, and a runner for the real `nok` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANS = ROOT / "plan_definitions"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+MINIMAL_PLAN = """\
+id: test-plan
+title: Тестовый план
+period: 2024
+coordinator: otdel
+directory:
+  - id: otdel
+    name: Отдел образования
+    email: otdel@example.org
+sections:
+  - number: "1."
+    title: Подготовка
+    items:
+      - number: "1"
+        title: Формирование перечня
+        deadline: Январь
+        owners: [otdel]
+        results: [Перечень учреждений]
+"""
+
+
+@pytest.fixture
+def write_plan(tmp_path: Path):
+    def write(text: str, name: str = "plan.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def run_nok(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI in a real process, as a user would."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "nok_workflow.cli", *args],
+        capture_output=True, text=True, env=full_env, timeout=120,
+    )
+
+
+# --- the store, on SQLite and on the machine's PostgreSQL ---------------------------------
+
+PG_ADMIN = os.environ.get("NOK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_or_skip():
+    """The admin engine, or a skip with the reason; CI (NOK_REQUIRE_POSTGRES=1) fails instead."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any reason the server is not there
+        reason = f"PostgreSQL недоступен ({PG_ADMIN.split('@')[-1]}): {type(exc).__name__}"
+        if os.environ.get("NOK_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " — NOK_REQUIRE_POSTGRES=1 требует его")
+        pytest.skip(reason)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated template database; each test gets a copy (fast, fully isolated)."""
+    import uuid
+
+    from sqlalchemy import text
+
+    admin = _postgres_or_skip()
+    name = f"nok_tmpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    from nok_workflow.store.db import make_engine, upgrade
+
+    engine = make_engine(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
+    upgrade(engine)
+    engine.dispose()
+    yield admin, name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'nok.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import text
+
+    admin, template = request.getfixturevalue("pg_template")
+    name = f"nok_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def engine(db_url):
+    from nok_workflow.store.db import connect
+
+    engine = connect(db_url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,403 @@
+"""Reminders, digests and escalations by email, against a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlmodel import Session
+
+from nok_workflow.services import dispatch as dispatch_service
+from nok_workflow.services import plans, sweep
+from nok_workflow.services.evidence import review, submit
+from nok_workflow.services.outbox import retry, undeliverable
+from nok_workflow.settings import Settings
+from nok_workflow.store.models import Mail
+from notifiers.email import EmailNotifier
+from tests.conftest import MINIMAL_PLAN, PLANS, ROOT
+from tests.test_serve import free_port
+
+ORENBURG = "orenburg-raion-2024"
+
+
+class Handler:
+    """Collects messages; `script` gives an answer per DATA (default 250), `delay` slows it."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.script: list[str] = []
+        self.delay = 0.0
+        self.on_data = None
+        self.refuse_rcpt: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802
+        if address in self.refuse_rcpt:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        answer = self.script.pop(0) if self.script else "250 2.0.0 Ok: queued"
+        if answer.startswith("250"):
+            self.messages.append(email.message_from_bytes(envelope.content))
+            if self.on_data:
+                self.on_data()
+        return answer
+
+
+@pytest.fixture
+def smtp():
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
+
+
+def settings_for(tmp_path: Path, port: int, **extra) -> Settings:
+    return Settings(home=tmp_path / ".nok", smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=2,
+                    mail_from="НОК <nok@example.org>", base_url="https://nok.example.org", **extra)
+
+
+def at(day: str, hour: int = 5) -> dt.datetime:
+    return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=dt.UTC)
+
+
+def run_day(engine, settings: Settings, plan_id: str, day: str, hour: int = 5):
+    now = at(day, hour)
+    sweep.sweep_plan(engine, plan_id, now)
+    return dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, now)
+
+
+def subject(message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def text_of(message) -> str:
+    return next(p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == "text/plain")
+
+
+def by_address(messages) -> dict[str, email.message.Message]:
+    return {email.utils.parseaddr(m["To"])[1]: m for m in messages}
+
+
+def test_a_season_of_digests(engine, smtp, tmp_path):
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+
+    # 17.09: the council and the operator have deadlines in 13 days; the department
+    # only hears that the plan was loaded with its items.
+    report = run_day(engine, settings, ORENBURG, "2024-09-17")
+    assert (report.sent, report.retry, report.failed) == (3, 0, 0)
+    mails = by_address(handler.messages)
+    assert set(mails) == {"sovet@orenburg-raion.example.org", "operator@noko-operator.example.org",
+                          "uo@orenburg-raion.example.org"}
+    sovet = mails["sovet@orenburg-raion.example.org"]
+    assert subject(sovet) == "Напоминание: 1 пункт, ближайший срок 30 сентября 2024\u202fг."
+    body = text_of(sovet)
+    assert "Здравствуйте, Общественный совет!" in body
+    assert "Пункт I.1: Заседания общественного совета №1" in body
+    assert "Срок: 30 сентября 2024\u202fг. — осталось 13 дней" in body
+    assert "Нужен документ: Протокол об утверждении перечня организаций" in body
+    assert "Загрузить: https://nok.example.org/u/orenburg-raion-2024/sovet/" in body
+    assert "План загружен, ваши пункты: новые пункты: I.1, I.2, II.4, II.5, III.1" in body
+    ics = next(p for p in sovet.walk() if p.get_content_type() == "text/calendar").get_payload(decode=True)
+    assert b"DTSTART;VALUE=DATE:20240930" in ics and b"UID:nok-ob-" in ics
+    assert subject(mails["uo@orenburg-raion.example.org"]) == "Изменения в плане: проверьте свои пункты"
+
+    # 18.09: nothing new for anybody — no mail at all.
+    handler.messages.clear()
+    assert run_day(engine, settings, ORENBURG, "2024-09-18").sent == 0
+    assert handler.messages == []
+
+    # 01.10: I.1 and III.3 were due 30.09 — overdue, to their owners; a rejected protocol.
+    e = submit(engine, None, plan_id=ORENBURG, item="I.2", by="sovet", now=at("2024-09-30"),
+               url="https://example.org/dogovor")
+    review(engine, evidence_id=e.id, accept=False, reason="договор без подписи", by="uo", now=at("2024-09-30"))
+    handler.messages.clear()
+    run_day(engine, settings, ORENBURG, "2024-10-01")
+    mails = by_address(handler.messages)
+    assert subject(mails["sovet@orenburg-raion.example.org"]) == \
+        "Просрочено: 1 пункт — загрузите документы как можно скорее"
+    body = text_of(mails["sovet@orenburg-raion.example.org"])
+    assert "Срок: 30 сентября 2024\u202fг. — просрочено на 1 день" in body
+    assert "Документ отклонён" in body and "Причина: договор без подписи" in body
+
+    # 08.10: six working days late — escalated to whom the owners answer to.
+    handler.messages.clear()
+    run_day(engine, settings, ORENBURG, "2024-10-08")
+    mails = by_address(handler.messages)
+    assert set(mails) == {"uo@orenburg-raion.example.org", "sovet@orenburg-raion.example.org"}
+    assert subject(mails["uo@orenburg-raion.example.org"]).startswith("Эскалация:")
+    assert "Эскалировано вам: исполнители не представили документы" in text_of(mails["uo@orenburg-raion.example.org"])
+
+
+def test_at_most_one_mail_a_day(engine, smtp, tmp_path):
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    run_day(engine, settings, ORENBURG, "2024-09-17")
+    first = len(handler.messages)
+    e = submit(engine, None, plan_id=ORENBURG, item="I.2", by="sovet", now=at("2024-09-17", 8),
+               url="https://example.org/d")
+    review(engine, evidence_id=e.id, accept=False, reason="не тот документ", by="uo", now=at("2024-09-17", 8))
+    assert run_day(engine, settings, ORENBURG, "2024-09-17", 9).sent == 0  # waits for tomorrow's digest
+    assert len(handler.messages) == first
+    assert run_day(engine, settings, ORENBURG, "2024-09-18").sent == 1
+    assert "Причина: не тот документ" in text_of(handler.messages[-1])
+
+
+def test_temporary_failure_then_success(engine, smtp, tmp_path):
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    handler.script = ["451 4.3.0 Try again later"] * 3
+    report = run_day(engine, settings, ORENBURG, "2024-09-17")
+    assert (report.sent, report.retry) == (0, 3) and handler.messages == []
+    # Not before the backoff (1 minute) …
+    notifier = EmailNotifier.from_settings(settings)
+    assert dispatch_service.dispatch(engine, notifier, settings, at("2024-09-17") + dt.timedelta(seconds=30)).sent == 0
+    # … then 250.
+    assert dispatch_service.dispatch(engine, notifier, settings, at("2024-09-17") + dt.timedelta(minutes=2)).sent == 3
+    assert len(handler.messages) == 3
+    with Session(engine) as session:
+        assert {m.attempts for m in session.execute(select(Mail)).scalars()} == {2}
+
+
+def test_permanent_failure_is_shown_and_can_be_retried(engine, smtp, tmp_path):
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    handler.refuse_rcpt = {"sovet@orenburg-raion.example.org"}
+    report = run_day(engine, settings, ORENBURG, "2024-09-17")
+    assert (report.sent, report.failed) == (2, 1)
+    failed = undeliverable(engine)
+    assert {f["recipient"] for f in failed} == {"sovet"}
+    assert all("550 5.1.1 No such user here" in f["error"] for f in failed)
+    handler.refuse_rcpt = set()
+    assert retry(engine, None, at("2024-09-17", 6)) == 1
+    assert dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings,
+                                     at("2024-09-17", 6)).sent == 1
+    assert undeliverable(engine) == []
+
+
+def test_server_refusing_or_slow_means_retry(engine, smtp, tmp_path):
+    handler, port = smtp
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    closed = settings_for(tmp_path, free_port())  # nothing listens there
+    report = run_day(engine, closed, ORENBURG, "2024-09-17")
+    assert (report.sent, report.retry) == (0, 3)
+    assert all("нет соединения с 127.0.0.1" in line for line in report.errors)
+    handler.delay = 3  # longer than the 2 s timeout
+    report = dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings_for(tmp_path, port)),
+                                       settings_for(tmp_path, port), at("2024-09-17") + dt.timedelta(minutes=5))
+    assert report.sent == 0 and report.retry == 3
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_starttls_with_a_self_signed_certificate(engine, tmp_path):
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=True)
+    controller.start()
+    try:
+        plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+        untrusted = settings_for(tmp_path, controller.port, smtp_starttls=True)
+        report = run_day(engine, untrusted, ORENBURG, "2024-09-17")
+        assert report.sent == 0 and report.retry == 3  # certificate not trusted: nothing sent in clear
+        trusted = settings_for(tmp_path, controller.port, smtp_starttls=True, smtp_ca_file=cert)
+        report = dispatch_service.dispatch(engine, EmailNotifier.from_settings(trusted), trusted,
+                                           at("2024-09-17") + dt.timedelta(minutes=5))
+        assert report.sent == 3 and len(handler.messages) == 3
+    finally:
+        controller.stop()
+
+
+def test_two_dispatchers_at_once_send_each_mail_once(engine, db_url, smtp, tmp_path):
+    from nok_workflow.store.db import connect
+
+    handler, port = smtp
+    handler.delay = 0.2
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "yuzhno-sakhalinsk-2014-2016.yaml", actor=None, now=at("2014-09-01"))
+    sweep.sweep_plan(engine, "yuzhno-sakhalinsk-2014-2016", at("2014-10-03"))
+    engines = [connect(db_url) for _ in range(2)]
+    results, errors = [], []
+
+    def work(e):
+        try:
+            results.append(dispatch_service.dispatch(e, EmailNotifier.from_settings(settings), settings,
+                                                     at("2014-10-03")))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    ids = [m["Message-ID"] for m in handler.messages]
+    assert len(ids) == len(set(ids)) == sum(r.sent for r in results) > 0
+    with Session(engine) as session:
+        assert {m.status for m in session.execute(select(Mail)).scalars()} == {"sent"}
+
+
+CRASHING_DISPATCHER = """
+import datetime as dt, sys
+from nok_workflow.services.dispatch import dispatch
+from nok_workflow.settings import Settings
+from nok_workflow.store.db import connect
+from notifiers.email import EmailNotifier
+settings = Settings(smtp_host="127.0.0.1", smtp_port=int(sys.argv[1]), smtp_timeout=5, smtp_connections=1)
+dispatch(connect(settings.url), EmailNotifier.from_settings(settings), settings,
+         dt.datetime.fromisoformat(sys.argv[2]))
+"""
+
+
+def test_a_crash_between_the_answer_and_the_record_loses_nothing(tmp_path, smtp):
+    """Documented behaviour: the mail is sent again once (same Message-ID), never lost."""
+    handler, port = smtp
+    home = tmp_path / ".nok"
+    env = {**os.environ, "NOK_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env.pop("NOK_DATABASE_URL", None)
+    settings = Settings(home=home)
+    home.mkdir()
+    from nok_workflow.store.db import connect
+
+    engine = connect(settings.url)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    sweep.sweep_plan(engine, ORENBURG, at("2024-09-17"))
+    script = tmp_path / "dispatcher.py"
+    script.write_text(CRASHING_DISPATCHER, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(port), at("2024-09-17").isoformat()], env=env)
+    handler.on_data = lambda: os.kill(proc.pid, signal.SIGKILL)  # dies right after the server has the mail
+    proc.wait(timeout=60)
+    handler.on_data = None
+    assert proc.returncode == -signal.SIGKILL
+    assert len(handler.messages) == 1
+    with Session(engine) as session:
+        assert session.execute(select(Mail.status).where(Mail.status == "sending")).scalars().all()
+    # Another dispatcher, after the lease: everything goes out, the interrupted one again.
+    later = at("2024-09-17") + dispatch_service.LEASE + dt.timedelta(minutes=1)
+    report = dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings_for(tmp_path, port)),
+                                       settings_for(tmp_path, port), later)
+    assert report.sent == 3
+    ids = [m["Message-ID"] for m in handler.messages]
+    assert len(ids) == 4 and len(set(ids)) == 3  # one duplicate, recognisable by its Message-ID
+
+
+def test_bad_recipients_and_templates_fail_their_row_only(engine, smtp, tmp_path, monkeypatch):
+    handler, port = smtp
+    path = tmp_path / "plan.yaml"
+    path.write_text(MINIMAL_PLAN.replace("    email: otdel@example.org\n", "    email: otdel@example.org\n"
+                                         "  - id: imc\n    name: МКУ «ИМЦ»\n")
+                    .replace("owners: [otdel]", "owners: [otdel, imc]"), encoding="utf-8")
+    plans.load(engine, path, actor=None, now=at("2024-01-01"))
+    report = run_day(engine, settings_for(tmp_path, port), "test-plan", "2024-01-20")
+    assert report.sent == 1
+    failed = undeliverable(engine)
+    assert failed and all(f["error"] == "у «МКУ «ИМЦ»» нет адреса электронной почты" for f in failed)
+
+    import notifiers.render as render
+
+    broken = tmp_path / "templates"
+    broken.mkdir()
+    (broken / "digest.txt.j2").write_text("{{ no_such_variable }}", encoding="utf-8")
+    (broken / "digest.html.j2").write_text("<p>{{ name }}</p>", encoding="utf-8")
+    monkeypatch.setattr(render, "TEMPLATES", broken)
+    render.environment.cache_clear()
+    try:
+        report = run_day(engine, settings_for(tmp_path, port), "test-plan", "2024-01-31")
+    finally:
+        render.environment.cache_clear()
+    assert report.failed == 1
+    assert report.errors == ["otdel@example.org: ошибка шаблона письма: 'no_such_variable' is undefined"]
+    assert any(f["error"] == "ошибка шаблона письма: 'no_such_variable' is undefined" for f in undeliverable(engine))
+
+
+def test_without_smtp_messages_become_eml_files(engine, tmp_path):
+    from notifiers import from_settings
+
+    settings = Settings(home=tmp_path / ".nok")
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    sweep.sweep_plan(engine, ORENBURG, at("2024-09-17"))
+    report = dispatch_service.dispatch(engine, from_settings(settings), settings, at("2024-09-17"))
+    files = sorted((tmp_path / ".nok" / "outbox").glob("*.eml"))
+    assert report.sent == 3 and len(files) == 3
+    message = email.message_from_bytes(files[0].read_bytes())
+    assert message["Message-ID"].startswith("<nok-mail-")
+
+
+def test_a_recipient_removed_from_the_directory_fails_with_the_reason(engine, tmp_path):
+    from notifiers import from_settings
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(MINIMAL_PLAN, encoding="utf-8")
+    plans.load(engine, path, actor=None, now=at("2024-01-01"))
+    sweep.sweep_plan(engine, "test-plan", at("2024-01-20"))  # a reminder to otdel is queued
+    from sqlalchemy import update
+
+    from nok_workflow.store.models import Outbox
+
+    with Session(engine) as session, session.begin():
+        session.execute(update(Outbox).where(Outbox.kind == "reminder").values(recipient="gone"))
+    settings = Settings(home=tmp_path / ".nok")
+    dispatch_service.dispatch(engine, from_settings(settings), settings, at("2024-01-20"))
+    assert [f["error"] for f in undeliverable(engine)] == ["получателя «gone» нет в справочнике плана"]
+
+
+def test_digests_wait_for_the_plans_hour(engine, smtp, tmp_path):
+    """A plan loaded at 07:00 local: its notice waits for 09:00 and goes out with the day's reminders."""
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    notifier = EmailNotifier.from_settings(settings)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17", 2))  # 07:00 +05
+    assert dispatch_service.dispatch(engine, notifier, settings, at("2024-09-17", 2)).sent == 0
+    sweep.sweep_plan(engine, ORENBURG, at("2024-09-17", 4))  # 09:00 +05, the plan's hour
+    assert dispatch_service.dispatch(engine, notifier, settings, at("2024-09-17", 4)).sent == 3
+    sovet = by_address(handler.messages)["sovet@orenburg-raion.example.org"]
+    body = text_of(sovet)
+    assert "Скоро срок" in body and "Изменения в плане" in body  # one digest, both

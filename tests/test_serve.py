@@ -1,0 +1,132 @@
+"""`nok serve` as a user starts it: one process, bundled plans, one instance per store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import run_nok
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def served(tmp_path):
+    env = {**os.environ, "NOK_HOME": str(tmp_path / ".nok"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1"}
+    env.pop("NOK_DATABASE_URL", None)
+    env.pop("PREFECT_API_URL", None)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            get(f"{url}/health")
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"nok serve did not start: {proc.communicate()}")
+            time.sleep(0.3)
+    yield proc, url, env
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, tmp_path):
+    proc, url, env = served
+    health = get(f"{url}/health")
+    assert health["status"] == "ok" and health["plans"] == 4
+    assert set(health["next_runs"]) == {"gorod-2018", "informing-2026", "orenburg-raion-2024",
+                                        "yuzhno-sakhalinsk-2014-2016"}
+    assert "+05" in health["next_runs"]["orenburg-raion-2024"] and " 09:00 " in health["next_runs"]["gorod-2018"]
+    with urllib.request.urlopen(url, timeout=5) as response:
+        page = response.read().decode()
+    assert "Планы НОК/НОКО" in page and "orenburg-raion-2024" in page
+
+    # A second `nok serve` on the same store is refused, clearly.
+    second = run_nok("serve", "--port", str(free_port()), env=env)
+    assert second.returncode == 1
+    assert "nok serve уже запущен (pid" in second.stderr and "Traceback" not in second.stderr
+
+    # Evidence submitted from the CLI makes the running server run the plan's flow.
+    submitted = run_nok("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
+                        "--url", "https://example.org/protokol", "--now", "2024-09-25", env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    assert f"поток плана запущен в nok serve ({url})" in submitted.stdout
+    deadline = time.monotonic() + 120  # the first Prefect run in a fresh process starts its local API
+    while get(f"{url}/health")["runs"] < 1:
+        assert time.monotonic() < deadline, "no flow run after the submission"
+        time.sleep(1)
+    assert get(f"{url}/health")["last_run"].startswith("orenburg-raion-2024: Completed")
+
+    # SIGTERM: the server stops cleanly and says so.
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert "nok serve остановлен" in out
+    assert not (tmp_path / ".nok" / "serve.json").exists()
+
+
+def test_sweep_command_runs_every_plan_once(tmp_path):
+    env = {**os.environ, "NOK_HOME": str(tmp_path / ".nok"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1"}
+    env.pop("NOK_DATABASE_URL", None)
+    env.pop("PREFECT_API_URL", None)
+    for name in ("orenburg-raion-2024.yaml", "gorod-2018.yaml"):
+        assert run_nok("plan", "load", f"plan_definitions/{name}", env=env).returncode == 0
+    result = run_nok("sweep", "--now", "2024-10-01", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "выполнено планов: 2 из 2" in result.stdout
+    status = json.loads(run_nok("status", "--plan", "orenburg-raion-2024", "--json", env=env).stdout)
+    # the sweep stored its statuses as of 01.10.2024 (the status command recomputes for today)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / '.nok' / 'nok.db'}")
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text(
+            "select i.key, o.status from obligation o join item i on i.id = o.item_id "
+            "where i.plan_id = 'orenburg-raion-2024' and o.period in ('2024-Q3', '2024-Q4')")).all())
+    assert stored["I.1"] == "escalated" and stored["I.2"] == "open"
+    assert len(status) == 12
+
+
+def test_transient_faults_are_told_from_real_errors():
+    from prefect.states import Failed
+    from sqlalchemy.exc import OperationalError
+
+    from flows.plan_flow import transient_fault
+
+    locked = OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+    assert transient_fault(None, None, Failed(data=locked)) is True
+    assert transient_fault(None, None, Failed(data=ValueError("a bug"))) is False
+
+
+def test_serve_on_a_busy_port_says_so(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_nok("serve", "--port", str(port), env={"NOK_HOME": str(tmp_path / ".nok"), "NOK_DATABASE_URL": ""})
+    assert result.returncode == 1
+    assert f"адрес 127.0.0.1:{port} недоступен" in result.stderr and "Traceback" not in result.stderr
