@@ -99,7 +99,14 @@ class Runtime:
         self.scheduler.add_job(self.run_plan, args=[plan_id], id=f"now:{plan_id}", replace_existing=True)
 
     def sync_jobs(self) -> None:
-        """A daily job per loaded plan at its local reminder hour (plans loaded later too)."""
+        """A daily job per loaded plan at its local reminder hour (plans loaded later too).
+
+        A plan seen for the first time — every plan when the server starts — is also run at
+        once: a server that was down at the plan's hour must not skip that day's reminders,
+        and the status page must not show the state of the last run before the restart. A
+        second run on the same day queues nothing twice (the outbox keys carry the day), and
+        messages still wait for the plan's hour.
+        """
         from apscheduler.triggers.cron import CronTrigger
 
         from nok_workflow.store.models import Plan
@@ -110,7 +117,10 @@ class Runtime:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("daily:") and job.id not in wanted:
                 job.remove()
+        scheduled = {job.id for job in self.scheduler.get_jobs()}
         for plan_id, timezone, hour in plans:
+            if f"daily:{plan_id}" not in scheduled:
+                self.run_now(plan_id)
             self.scheduler.add_job(self.run_plan, CronTrigger(hour=hour, minute=0, timezone=timezone),
                                    args=[plan_id], id=f"daily:{plan_id}", replace_existing=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,8 +35,14 @@ def served(tmp_path):
     env.pop("NOK_DATABASE_URL", None)
     env.pop("PREFECT_API_URL", None)
     port = free_port()
+    # Its own process group: if the test fails and kills it, Prefect's local API server (a
+    # child of `nok serve`) goes too instead of holding the output pipes open for ever.
+    # Output goes to files: Prefect logs every step, and an undrained pipe would fill and
+    # block the server.
+    out, err = (open(tmp_path / name, "w+", encoding="utf-8") for name in ("serve.out", "serve.err"))
     proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=out, stderr=err, text=True, start_new_session=True)
+    proc.output = lambda: tuple((tmp_path / name).read_text(encoding="utf-8") for name in ("serve.out", "serve.err"))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -44,13 +51,19 @@ def served(tmp_path):
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"nok serve did not start: {proc.communicate()}")
+                pytest.fail(f"nok serve did not start: {kill_group(proc)}")
             time.sleep(0.3)
     yield proc, url, env
-    if proc.poll() is None:
-        proc.kill()
-        proc.communicate()
+    kill_group(proc)
+    out.close()
+    err.close()
+
+
+def kill_group(proc: subprocess.Popen) -> tuple[str, str]:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    return proc.output()
 
 
 def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, tmp_path):
@@ -60,9 +73,22 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     assert set(health["next_runs"]) == {"gorod-2018", "informing-2026", "orenburg-raion-2024",
                                         "yuzhno-sakhalinsk-2014-2016"}
     assert "+05" in health["next_runs"]["orenburg-raion-2024"] and " 09:00 " in health["next_runs"]["gorod-2018"]
+    # On start every plan is run once (a server down at the plan's hour skips no day):
+    # the stored statuses are today's, so the 2018 plan's items are long overdue.
+    deadline = time.monotonic() + 180  # the first Prefect run in a fresh process starts its local API
+    while get(f"{url}/health")["runs"] < 4:
+        assert time.monotonic() < deadline, f"start-up runs did not finish: {get(f'{url}/health')}"
+        time.sleep(1)
+    assert get(f"{url}/health")["failures"] == 0
     with urllib.request.urlopen(url, timeout=5) as response:
         page = response.read().decode()
     assert "Планы НОК/НОКО" in page and "orenburg-raion-2024" in page
+    from sqlalchemy import create_engine, text
+
+    with create_engine(f"sqlite:///{tmp_path / '.nok' / 'nok.db'}").connect() as conn:
+        statuses = {row[0] for row in conn.execute(text(
+            "select distinct status from obligation where plan_id = 'gorod-2018'"))}
+    assert "escalated" in statuses and not statuses & {"upcoming", "due_soon"}, statuses
 
     # A second `nok serve` on the same store is refused, clearly.
     second = run_nok("serve", "--port", str(free_port()), env=env)
@@ -74,15 +100,16 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
                         "--url", "https://example.org/protokol", "--now", "2024-09-25", env=env)
     assert submitted.returncode == 0, submitted.stderr
     assert f"поток плана запущен в nok serve ({url})" in submitted.stdout
-    deadline = time.monotonic() + 120  # the first Prefect run in a fresh process starts its local API
-    while get(f"{url}/health")["runs"] < 1:
+    deadline = time.monotonic() + 120
+    while get(f"{url}/health")["runs"] < 5:
         assert time.monotonic() < deadline, "no flow run after the submission"
         time.sleep(1)
     assert get(f"{url}/health")["last_run"].startswith("orenburg-raion-2024: Completed")
 
     # SIGTERM: the server stops cleanly and says so.
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    out, err = proc.output()
     assert proc.returncode == 0, err[-2000:]
     assert "nok serve остановлен" in out
     assert not (tmp_path / ".nok" / "serve.json").exists()
