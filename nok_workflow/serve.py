@@ -114,10 +114,10 @@ class Runtime:
         with Session(self.engine) as session:
             plans = session.execute(select(Plan.id, Plan.timezone, Plan.reminder_hour)).all()
         wanted = {f"daily:{p.id}" for p in plans}
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("daily:") and job.id not in wanted:
+        scheduled = {job.id: job for job in self.scheduler.get_jobs() if job.id.startswith("daily:")}
+        for job_id, job in scheduled.items():
+            if job_id not in wanted:
                 job.remove()
-        scheduled = {job.id for job in self.scheduler.get_jobs()}
         for plan_id, timezone, hour in plans:
             if f"daily:{plan_id}" not in scheduled:
                 self.run_now(plan_id)
