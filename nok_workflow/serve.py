@@ -80,11 +80,27 @@ class Runtime:
         self.runs = 0
         self.failures = 0
         self._lock = threading.Lock()
+        self._first_flow = threading.Lock()
+        self._api_up = threading.Event()
+
+    def _flow(self, flow, **kwargs):  # noqa: ANN001, ANN202 - any Prefect flow and its result
+        """Run a flow; the process's first flow run goes alone.
+
+        Without PREFECT_API_URL, Prefect starts its local API on the first flow run, and its
+        start is not thread-safe: two runs at once (the start-up runs of two plans) started
+        two servers on one port. Once one run has finished the API is up and runs overlap.
+        """
+        if self._api_up.is_set():
+            return flow(**kwargs)
+        with self._first_flow:
+            result = flow(**kwargs)
+            self._api_up.set()
+            return result
 
     def run_plan(self, plan_id: str) -> None:
         from flows.plan_flow import plan_flow
 
-        state = plan_flow(plan_id, now=self.now, return_state=True)
+        state = self._flow(plan_flow, plan_id=plan_id, now=self.now, return_state=True)
         with self._lock:
             self.runs += 1
             self.failures += int(not state.is_completed())
@@ -93,7 +109,7 @@ class Runtime:
     def dispatch(self) -> None:
         from flows.dispatch_flow import dispatch_flow
 
-        dispatch_flow(now=self.now)
+        self._flow(dispatch_flow, now=self.now)
 
     def run_now(self, plan_id: str) -> None:
         self.scheduler.add_job(self.run_plan, args=[plan_id], id=f"now:{plan_id}", replace_existing=True)

@@ -39,10 +39,11 @@ def served(tmp_path):
     # child of `nok serve`) goes too instead of holding the output pipes open for ever.
     # Output goes to files: Prefect logs every step, and an undrained pipe would fill and
     # block the server.
-    out, err = (open(tmp_path / name, "w+", encoding="utf-8") for name in ("serve.out", "serve.err"))
+    logs = (tmp_path / "serve.out", tmp_path / "serve.err")
+    out, err = (path.open("w", encoding="utf-8") for path in logs)
     proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
                             env=env, stdout=out, stderr=err, text=True, start_new_session=True)
-    proc.output = lambda: tuple((tmp_path / name).read_text(encoding="utf-8") for name in ("serve.out", "serve.err"))
+    proc.output = lambda: tuple(path.read_text(encoding="utf-8") for path in logs)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -112,6 +113,8 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     out, err = proc.output()
     assert proc.returncode == 0, err[-2000:]
     assert "nok serve остановлен" in out
+    # Four plans ran at once on start, yet Prefect's local API was started once, and stopped.
+    assert err.count("Starting temporary server") == 1 and err.count("Stopping temporary server") == 1, err[-3000:]
     assert not (tmp_path / ".nok" / "serve.json").exists()
 
 
