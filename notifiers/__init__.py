@@ -4,9 +4,9 @@ writes .eml files when no SMTP server is configured (the embedded default)."""
 
 from __future__ import annotations
 
-from notifiers.base import Attachment, Message, Notifier, Outcome
+from notifiers.base import Attachment, Message, Notifier, Outcome, Record
 
-__all__ = ["Attachment", "Message", "Notifier", "Outcome", "from_settings"]
+__all__ = ["Attachment", "Message", "Notifier", "Outcome", "Record", "from_settings"]
 
 
 def from_settings(settings) -> Notifier:  # noqa: ANN001 - nok_workflow.settings.Settings

@@ -8,6 +8,7 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 
@@ -57,6 +58,7 @@ class Outcome:
     delivered: bool
     permanent: bool  # a failure not worth retrying (5xx, a bad address)
     response: str  # the server's answer, or why it failed
+    reached: bool = True  # False: no answer at all (connection refused, timeout) — the server, not the message
 
     @classmethod
     def ok(cls, response: str) -> Outcome:
@@ -70,9 +72,20 @@ class Outcome:
     def fail(cls, response: str) -> Outcome:
         return cls(False, True, response)
 
+    @classmethod
+    def unreachable(cls, response: str) -> Outcome:
+        return cls(False, False, response, reached=False)
+
+
+# Called with a message's index and outcome as soon as it is known; returns False to stop.
+Record = Callable[[int, Outcome], Awaitable[bool]]
+
 
 class Notifier(Protocol):
-    async def deliver(self, messages: list[Message]) -> list[Outcome]:
-        """Deliver each message; one outcome per message, in order. Never raises for a
+    async def deliver(self, messages: list[Message], record: Record) -> None:
+        """Deliver the messages, awaiting ``record(index, outcome)`` for each before the same
+        connection sends another: an answer is written down before the next message goes, so
+        a crash re-sends at most one message per connection. When ``record`` returns False,
+        no further message is started (those not started get no outcome). Never raises for a
         message's own failure."""
         ...

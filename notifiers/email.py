@@ -1,8 +1,9 @@
 """Email over SMTP with aiosmtplib: a few connections, each reused across its share of the
 batch; timeouts; the server's answer kept for every message.
 
-4xx answers and connection trouble are temporary (retried later with backoff); 5xx answers
-and refused addresses are permanent.
+4xx answers are temporary (retried later with backoff); 5xx answers and refused addresses
+are permanent; no answer at all (refused connection, timeout) says the server is unreachable,
+which the dispatcher counts towards stopping the run rather than against the message.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
-from notifiers.base import Message, Outcome
+from notifiers.base import Message, Outcome, Record
 
 
 class EmailNotifier:
@@ -39,31 +40,38 @@ class EmailNotifier:
                                password=self.password, use_tls=self.tls, start_tls=self.starttls,
                                tls_context=self.tls_context, timeout=self.timeout)
 
-    async def deliver(self, messages: list[Message]) -> list[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(messages)
+    async def deliver(self, messages: list[Message], record: Record) -> None:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for index in range(len(messages)):
             queue.put_nowait(index)
-        workers = [self._worker(queue, messages, outcomes)
-                   for _ in range(min(self.connections, len(messages)))]
-        await asyncio.gather(*workers)
-        return [o or Outcome.retry("не отправлено") for o in outcomes]
+        stop = asyncio.Event()
+        await asyncio.gather(*[self._worker(queue, messages, record, stop)
+                               for _ in range(min(self.connections, len(messages)))])
 
-    async def _worker(self, queue: asyncio.Queue[int], messages: list[Message],
-                      outcomes: list[Outcome | None]) -> None:
+    async def _worker(self, queue: asyncio.Queue[int], messages: list[Message], record: Record,
+                      stop: asyncio.Event) -> None:
         client: aiosmtplib.SMTP | None = None
         try:
-            while not queue.empty():
+            while not stop.is_set() and not queue.empty():
                 index = queue.get_nowait()
                 if client is None or not client.is_connected:
+                    client = self._client()
                     try:
-                        client = self._client()
                         await client.connect()
                     except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                        outcomes[index] = Outcome.retry(f"нет соединения с {self.host}:{self.port}: {exc}")
                         client = None
-                        continue
-                outcomes[index] = await self._send(client, messages[index])
+                        outcome = Outcome.unreachable(f"нет соединения с {self.host}:{self.port}: "
+                                                      f"{type(exc).__name__} {exc}".strip())
+                    else:
+                        outcome = await self._send(client, messages[index])
+                else:
+                    outcome = await self._send(client, messages[index])
+                if not outcome.reached and client is not None:
+                    client.close()  # a connection that timed out is not reused
+                    client = None
+                # The answer is recorded before this connection sends anything else.
+                if not await record(index, outcome):
+                    stop.set()
         finally:
             if client is not None and client.is_connected:
                 try:
@@ -85,7 +93,7 @@ class EmailNotifier:
             text = f"{exc.code} {exc.message}"
             return Outcome.retry(text) if 400 <= exc.code < 500 else Outcome.fail(text)
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            return Outcome.retry(f"{type(exc).__name__}: {exc}")
+            return Outcome.unreachable(f"{type(exc).__name__}: {exc}")
         if errors:
             return Outcome.fail("; ".join(f"{a}: {r.code} {r.message}" for a, r in errors.items()))
         return Outcome.ok(response)

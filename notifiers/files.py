@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from notifiers.base import Message, Outcome
+from notifiers.base import Message, Outcome, Record
 
 
 class FileNotifier:
@@ -14,8 +14,10 @@ class FileNotifier:
         self.directory = directory
         self.sender = sender
 
-    async def deliver(self, messages: list[Message]) -> list[Outcome]:
-        return [self._write(m) for m in messages]
+    async def deliver(self, messages: list[Message], record: Record) -> None:
+        for index, message in enumerate(messages):
+            if not await record(index, self._write(message)):
+                return
 
     def _write(self, message: Message) -> Outcome:
         stem = re.sub(r"[^A-Za-z0-9@._-]", "_", message.message_id.strip("<>"))

@@ -18,3 +18,47 @@ def test_migrated_schema_matches_the_models(engine):
 
 def test_upgrade_is_idempotent(engine):
     assert db.upgrade(engine) is False
+
+
+def test_concurrent_first_commands_on_a_fresh_store_all_succeed(tmp_path):
+    """Four processes' first use of one fresh database at the same moment: they take turns
+    (advisory lock / SQLite write lock); none fails half-way through creating tables."""
+    import threading
+    import uuid
+
+    from sqlalchemy import text
+
+    from tests.conftest import PG_ADMIN, _postgres_or_skip
+
+    admin = _postgres_or_skip()
+    name = f"nok_fresh_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    urls = [PG_ADMIN.rsplit("/", 1)[0] + "/" + name, f"sqlite:///{tmp_path / 'fresh.db'}"]
+    try:
+        for url in urls:
+            barrier, errors, applied = threading.Barrier(4), [], []
+
+            def first_use(url=url, barrier=barrier, errors=errors, applied=applied) -> None:
+                engine = db.make_engine(url)
+                try:
+                    barrier.wait()
+                    applied.append(db.upgrade(engine))
+                except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    errors.append(exc)
+                finally:
+                    engine.dispose()
+
+            threads = [threading.Thread(target=first_use) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            assert errors == [], (url, errors)
+            assert sorted(applied) == [False, False, False, True], url  # exactly one migrated
+            engine = db.make_engine(url)
+            assert db.current_revision(engine) == db.head_revision()
+            engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

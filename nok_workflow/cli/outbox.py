@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from nok_workflow.cli import context
-from nok_workflow.cli.output import console, print_json
+from nok_workflow.cli.output import console, err_console, print_json
 
 app = typer.Typer(help="Письма: очередь, доставка, повтор.", no_args_is_help=True)
 
@@ -14,20 +14,32 @@ app = typer.Typer(help="Письма: очередь, доставка, повт
 @app.command("list")
 def list_command(
     status: str | None = typer.Option(None, "--status", help="pending | sending | retry | sent | failed"),
+    limit: int = typer.Option(100, "--limit", min=1, help="Писем на странице"),
+    page: int = typer.Option(1, "--page", min=1, help="Номер страницы"),
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
 ) -> None:
-    """Письма (сводки за день) и их состояние."""
+    """Письма (сводки за день) и их состояние, по страницам."""
+    from nok_workflow.services.health import problems
     from nok_workflow.services.outbox import list_mail
 
-    rows = list_mail(context.engine(), status)
+    engine = context.engine()
+    rows, total = list_mail(engine, status, limit=limit, offset=(page - 1) * limit)
+    for problem in problems(engine):
+        err_console.print(f"{problem.message} (с {problem.since:%Y-%m-%d %H:%M} UTC)", markup=False)
     if json_out:
         print_json(rows)
-        return
-    table = Table("№", "Кому", "День", "Пунктов", "Состояние", "Попыток", "Ответ сервера / ошибка")
-    for r in rows:
-        table.add_row(str(r["id"]), r["address"], r["day"], str(r["items"]), r["status"], str(r["attempts"]),
-                      r["error"] or r["response"] or "")
-    console.print(table)
+    else:
+        table = Table("№", "Кому", "День", "Пунктов", "Состояние", "Попыток", "Ответ сервера / ошибка")
+        for r in rows:
+            table.add_row(str(r["id"]), r["address"], r["day"], str(r["items"]), r["status"], str(r["attempts"]),
+                          r["error"] or r["response"] or "")
+        console.print(table)
+    first = (page - 1) * limit
+    if first + len(rows) < total or page > 1:
+        shown = f"{first + 1}–{first + len(rows)}" if rows else "ни одного"
+        more = f"; следующая страница: --page {page + 1}" if first + len(rows) < total else ""
+        # To stderr with --json, so the JSON stays whole for other programs.
+        (err_console if json_out else console).print(f"показаны {shown} из {total}{more}", markup=False)
 
 
 @app.command("show")
@@ -70,3 +82,6 @@ def dispatch(now: str | None = context.NOW_OPTION) -> None:
                   f"не доставлено: {report.failed}")
     for line in report.errors:
         console.print(f"  {line}", markup=False)
+    if report.problem:
+        err_console.print(report.problem, markup=False)
+        raise typer.Exit(1)

@@ -66,9 +66,14 @@ def sweep(
     console.print(f"выполнено планов: {len(ids) - len(failed)} из {len(ids)}")
     from flows.dispatch_flow import dispatch_flow
 
-    sent = dispatch_flow(now=moment)
-    console.print(f"писем отправлено: {sent['sent']}, отложено: {sent['retry']}, не доставлено: {sent['failed']}")
-    if failed:
+    state = dispatch_flow(now=moment, return_state=True)
+    if state.is_completed():
+        sent = state.result()
+        console.print(f"писем отправлено: {sent['sent']}, отложено: {sent['retry']}, "
+                      f"не доставлено: {sent['failed']}")
+    else:
+        err_console.print(f"рассылка: {state.message}", markup=False)
+    if failed or not state.is_completed():
         raise typer.Exit(1)
 
 

@@ -1,13 +1,17 @@
-"""Delivering the outbox: daily digests per person, claimed, sent, recorded.
+"""Delivering the outbox: daily digests per person, claimed, sent, recorded one by one.
 
 1. `assemble`: queued outbox rows join their person's mail of the day (one mail per address
    and day — a unique key); rows queued after today's mail went out wait for tomorrow's.
-2. `claim`: a dispatcher takes ready mails for itself (FOR UPDATE SKIP LOCKED on
-   PostgreSQL, the write lock on SQLite), so two dispatchers never send the same mail. A
-   mail still "sending" after the lease (its dispatcher died) is taken again.
-3. deliver through a Notifier, then `record` the answer. A crash between the server's
-   answer and the record means one resend — never a loss; both copies carry the same
-   Message-ID.
+2. `claim`: a dispatcher takes a small batch of ready mails for itself (FOR UPDATE SKIP
+   LOCKED on PostgreSQL, the write lock on SQLite), so two dispatchers never send the same
+   mail. A mail still "sending" after the lease (its dispatcher died) is taken again; a live
+   dispatcher renews the lease of what it holds while it sends.
+3. deliver: each server answer is written down before that connection sends again (answers
+   that arrive together share one transaction). A crash therefore re-sends at most one
+   message per connection — never loses one — and the copy has the same Message-ID.
+4. A circuit breaker: after a few answers in a row that never came (refused connections,
+   timeouts) the run stops, the mails not tried go back to the queue without spending an
+   attempt, and «SMTP-сервер не отвечает» is recorded for `nok status` and `nok outbox list`.
 """
 
 from __future__ import annotations
@@ -15,35 +19,31 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets as random
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
-from sqlalchemy import Engine, or_, select, text, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Engine, bindparam, case, func, or_, select, text, update
 from sqlmodel import Session
 
-from nok_workflow.expand import obligation_owners
-from nok_workflow.ical import Deadline, calendar_bytes
-from nok_workflow.services.digest import Entry, digest_context
+from nok_workflow.services import health
+from nok_workflow.services.letters import build, entries, new_message_id
 from nok_workflow.settings import Settings
-from nok_workflow.store.db import write_session
-from nok_workflow.store.models import (
-    Item,
-    Mail,
-    Obligation,
-    Outbox,
-    Party,
-    Plan,
-)
-from nok_workflow.tokens import secret, upload_link
-from notifiers import Attachment, Message, Notifier, Outcome
-from notifiers.render import render_digest
+from nok_workflow.store.db import write_connection, write_session
+from nok_workflow.store.models import Mail, Outbox, Party, Plan
+from nok_workflow.text import plural
+from nok_workflow.tokens import secret
+from notifiers import Message, Notifier, Outcome
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # answers from the server (4xx) before a mail is given up; silence does not count
 _ASSEMBLY_LOCK = 0x6E6F6B6D  # "nokm"
-LEASE = dt.timedelta(minutes=10)
+LEASE = dt.timedelta(minutes=2)  # a claim nobody renewed for this long belongs to a dead dispatcher
+RENEW_SECONDS = 20.0  # how often a live dispatcher renews its lease while sending
+BATCH = 100  # mails claimed at a time
+BREAKER = 3  # answers in a row that never came: the server is down, stop this run
+UNREACHABLE_RETRY = dt.timedelta(minutes=1)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -58,9 +58,40 @@ class DispatchReport:
     retry: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    problem: str | None = None  # why the run stopped early («SMTP-сервер не отвечает …»)
 
 
-def assemble(engine: Engine, now: dt.datetime) -> int:
+class RunClock:
+    """The run's time: the given `now` (perhaps simulated) advanced by the real time elapsed,
+    so leases and retry times stay right in a long run and under --now alike."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start, self._t0 = start, time.monotonic()
+
+    def __call__(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=time.monotonic() - self._t0)
+
+
+@dataclass
+class Breaker:
+    """Counts answers in a row that never came; trips at `threshold`."""
+
+    threshold: int = BREAKER
+    silent: int = 0
+    last: str = ""
+
+    def observe(self, outcome: Outcome) -> None:
+        if outcome.reached:
+            self.silent = 0
+        else:
+            self.silent, self.last = self.silent + 1, outcome.response
+
+    @property
+    def tripped(self) -> bool:
+        return self.silent >= self.threshold
+
+
+def assemble(engine: Engine, now: dt.datetime, mail_from: str = "") -> int:
     """Attach queued rows to mails; rows for people without an address fail with the reason."""
     with write_session(engine) as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -91,7 +122,8 @@ def assemble(engine: Engine, now: dt.datetime) -> int:
         # All of this round's mails in two statements, not two per person.
         mails = {(m.address, m.day): m for m in session.execute(select(Mail).where(
             Mail.address.in_({a for a, _ in wanted}), Mail.day.in_({d for _, d in wanted}))).scalars()}
-        fresh = [Mail(address=a, name=n, day=d, next_attempt_at=now, created_at=now)
+        fresh = [Mail(address=a, name=n, day=d, next_attempt_at=now, created_at=now,
+                      message_id=new_message_id(mail_from))
                  for (a, d), n in wanted.items() if (a, d) not in mails]
         session.add_all(fresh)
         session.flush()
@@ -106,117 +138,199 @@ def assemble(engine: Engine, now: dt.datetime) -> int:
         return attached
 
 
-def claim(engine: Engine, now: dt.datetime, limit: int = 500) -> tuple[str, list[int]]:
+def claim(engine: Engine, now: dt.datetime, limit: int = BATCH, mail_from: str = "") -> tuple[str, list[int]]:
     token = random.token_hex(8)
     ready = or_(Mail.status.in_(("pending", "retry")) & (Mail.next_attempt_at <= now),
                 (Mail.status == "sending") & (Mail.claimed_at < now - LEASE))
     with write_session(engine) as session:
-        query = select(Mail.id).where(ready).order_by(Mail.id).limit(limit)
+        query = select(Mail.id, Mail.message_id).where(ready).order_by(Mail.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        ids = list(session.execute(query).scalars())
+        rows = session.execute(query).all()
+        ids = [mail_id for mail_id, _ in rows]
         if ids:
             session.execute(update(Mail).where(Mail.id.in_(ids))
                             .values(status="sending", claim=token, claimed_at=now, attempts=Mail.attempts + 1))
+            for mail_id, message_id in rows:
+                if message_id is None:  # a mail assembled before Message-IDs were stored
+                    session.execute(update(Mail).where(Mail.id == mail_id)
+                                    .values(message_id=new_message_id(mail_from)))
     return token, ids
 
 
-def _entries(session: Session, mail_ids: list[int], settings: Settings, key: bytes) -> dict[int, list[Entry]]:
-    """What each mail lists, for all the claimed mails in one query (not one per row)."""
-    org = aliased(Party)
-    rows = session.execute(
-        select(Outbox, Obligation, Item, Plan.title, org.name)
-        .join(Plan, Plan.id == Outbox.plan_id)
-        .outerjoin(Obligation, Obligation.id == Outbox.obligation_id)
-        .outerjoin(Item, Item.id == Obligation.item_id)
-        .outerjoin(org, (org.plan_id == Outbox.plan_id) & (org.id == Obligation.org_id))
-        .where(Outbox.mail_id.in_(mail_ids)).order_by(Outbox.id)
-    ).all()
-    entries: dict[int, list[Entry]] = defaultdict(list)
-    for row, ob, item, plan_title, org_name in rows:
-        owners = obligation_owners(ob.org_id, item.owners) if ob else []
-        linked = row.kind == "rejected" or (row.kind in ("reminder", "escalation") and row.recipient in owners)
-        entries[row.mail_id].append(Entry(
-            kind=row.kind, step=row.step, plan=plan_title, obligation=row.obligation_id,
-            key=item.key if item else row.details.get("item"),
-            title=item.title if item and row.kind != "plan_changed" else row.details.get("title"),
-            period=ob.period if ob else None, org=org_name,
-            documents="; ".join(item.results) if item and item.results else None,
-            due=ob.due if ob else None, owner=row.recipient in owners, reason=row.details.get("reason"),
-            new=bool(row.details.get("new")),
-            link=upload_link(settings.base_url, key, row.plan_id, row.recipient) if linked else None,
-        ))
-    return entries
-
-
-def build(mail: Mail, entries: list[Entry], now: dt.datetime) -> Message:
-    context = digest_context(mail.name, mail.day, entries)
-    deadlines = [Deadline(uid=f"nok-ob-{e.obligation}@nok-workflow", day=e.due, summary=f"{e.key} {e.title}",
-                          description=f"{e.plan}. Нужен документ: {e.documents or '—'}", url=e.link)
-                 for e in entries if e.kind == "reminder" and e.new and e.due and e.obligation]
-    attachments = (Attachment("sroki.ics", "text/calendar", calendar_bytes(deadlines, now)),) if deadlines else ()
-    return render_digest(context, to_address=mail.address, message_id=f"<nok-mail-{mail.id}@nok-workflow>",
-                         attachments=attachments)
+# `record` runs once per server answer or two: its statements are built once.
+_HELD = (select(Mail.id, Mail.attempts, Mail.subject, Mail.smtp_response, Mail.next_attempt_at)
+         .where(Mail.id.in_(bindparam("ids", expanding=True)), Mail.claim == bindparam("token"),
+                Mail.status == "sending"))
+_CHANGE = update(Mail).where(Mail.id == bindparam("b_id"))
+_ROWS_SENT = (update(Outbox).where(Outbox.mail_id.in_(bindparam("ids", expanding=True)))
+              .values(status="sent", sent_at=bindparam("now"), last_error=None))
 
 
 def record(engine: Engine, token: str, results: list[tuple[int, Outcome, str | None]],
            now: dt.datetime) -> dict[str, int]:
-    """Write the outcomes of a batch in one transaction; returns counts by new status."""
+    """Write outcomes in one transaction; returns counts by new status."""
     counts: dict[str, int] = defaultdict(int)
-    sent: list[int] = []
-    with write_session(engine) as session:
-        mails = {m.id: m for m in session.execute(
-            select(Mail).where(Mail.id.in_([mail_id for mail_id, _, _ in results]))).scalars()}
+    with write_connection(engine) as conn:
+        held = {row.id: row for row in conn.execute(
+            _HELD, {"ids": [mail_id for mail_id, _, _ in results], "token": token})}
+        changes, sent, failed = [], [], []
         for mail_id, outcome, subject in results:
-            mail = mails.get(mail_id)
-            if mail is None or mail.claim != token:
+            mail = held.get(mail_id)
+            if mail is None:
                 counts["stale"] += 1  # another dispatcher took it over after our lease ran out
                 continue
-            mail.subject = subject or mail.subject
+            change = {"b_id": mail_id, "status": "retry", "subject": subject or mail.subject,
+                      "smtp_response": mail.smtp_response, "sent_at": None, "error": outcome.response,
+                      "attempts": mail.attempts, "next_attempt_at": mail.next_attempt_at}
             if outcome.delivered:
-                mail.status, mail.smtp_response, mail.sent_at, mail.error = "sent", outcome.response, now, None
+                change |= {"status": "sent", "smtp_response": outcome.response, "sent_at": now, "error": None}
+                sent.append(mail_id)
+            elif not outcome.reached:
+                # Silence is the server's fault, not the mail's: no attempt spent, tried again soon.
+                change |= {"attempts": mail.attempts - 1, "next_attempt_at": now + UNREACHABLE_RETRY}
             elif outcome.permanent or mail.attempts >= MAX_ATTEMPTS:
-                mail.status, mail.error = "failed", outcome.response
+                change["status"] = "failed"
+                failed.append((mail_id, outcome.response))
             else:
-                mail.status, mail.error = "retry", outcome.response
-                mail.next_attempt_at = now + backoff(mail.attempts)
-            if mail.status == "sent":
-                sent.append(mail.id)
-            elif mail.status == "failed":
-                session.execute(update(Outbox).where(Outbox.mail_id == mail.id).values(
-                    status="failed", sent_at=None, last_error=outcome.response))
-            counts[mail.status] += 1
+                change["next_attempt_at"] = now + backoff(mail.attempts)
+            changes.append(change)
+            counts[change["status"]] += 1
+        if changes:
+            conn.execute(_CHANGE, changes)
         if sent:
-            session.execute(update(Outbox).where(Outbox.mail_id.in_(sent))
-                            .values(status="sent", sent_at=now, last_error=None))
+            conn.execute(_ROWS_SENT, {"ids": sent, "now": now})
+        for mail_id, why in failed:
+            conn.execute(update(Outbox).where(Outbox.mail_id == mail_id)
+                         .values(status="failed", sent_at=None, last_error=why))
     return counts
 
 
-def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.datetime) -> DispatchReport:
-    report = DispatchReport(assembled=assemble(engine, now))
-    key = secret(settings.home)
-    while True:  # batches of claimed mails until none is ready
-        token, ids = claim(engine, now)
-        if not ids:
-            return report
-        results: list[tuple[int, Outcome, str | None]] = []
-        messages: list[tuple[int, Message]] = []
-        with Session(engine) as session:
-            mails = session.execute(select(Mail).where(Mail.id.in_(ids)).order_by(Mail.id)).scalars().all()
-            entries = _entries(session, ids, settings, key)
-            for mail in mails:
-                try:
-                    messages.append((mail.id, build(mail, entries[mail.id], now)))
-                except (TemplateError, KeyError, ValueError) as exc:  # a broken template fails this mail only
-                    why = f"ошибка шаблона письма: {exc}"
-                    results.append((mail.id, Outcome.fail(why), None))
-                    report.errors.append(f"{mail.address}: {why}")
-        outcomes = asyncio.run(notifier.deliver([m for _, m in messages])) if messages else []
-        for (mail_id, message), outcome in zip(messages, outcomes, strict=True):
-            results.append((mail_id, outcome, message.subject))
+def renew(engine: Engine, token: str, ids: list[int], now: dt.datetime) -> None:
+    """Extend the lease of the mails this dispatcher still holds."""
+    if ids:
+        with write_session(engine) as session:
+            session.execute(update(Mail).where(Mail.id.in_(ids), Mail.claim == token, Mail.status == "sending")
+                            .values(claimed_at=now))
+
+
+def release(engine: Engine, token: str, ids: list[int]) -> int:
+    """Give back claimed mails that were never tried: queued as before, the attempt refunded."""
+    if not ids:
+        return 0
+    with write_session(engine) as session:
+        return session.execute(
+            update(Mail).where(Mail.id.in_(ids), Mail.claim == token, Mail.status == "sending")
+            .values(status=case((Mail.attempts > 1, "retry"), else_="pending"), attempts=Mail.attempts - 1,
+                    claim=None, claimed_at=None)).rowcount
+
+
+class _Batch:
+    """One claimed batch going out: answers written as they arrive, the lease kept alive.
+
+    The writes run on the event loop's own thread: a write takes well under a millisecond,
+    and handing it to a worker thread cost more in GIL hand-offs than it saved. Answers that
+    arrive in the same loop iteration share one transaction.
+    """
+
+    def __init__(self, engine: Engine, token: str, ids: list[int], clock: RunClock, breaker: Breaker,
+                 report: DispatchReport) -> None:
+        self.engine, self.token, self.clock, self.breaker, self.report = engine, token, clock, breaker, report
+        self.open = set(ids)  # claimed and not yet recorded
+        self._pending: list[tuple[int, Outcome, str | None]] = []
+        self._written: asyncio.Future[None] | None = None
+
+    def write(self, results: list[tuple[int, Outcome, str | None]]) -> None:
+        counts = record(self.engine, self.token, results, self.clock())
+        for status in ("sent", "retry", "failed"):
+            setattr(self.report, status, getattr(self.report, status) + counts[status])
+        self.open.difference_update(mail_id for mail_id, _, _ in results)
+
+    async def _record(self, result: tuple[int, Outcome, str | None]) -> None:
+        self._pending.append(result)
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._flush)
+        await asyncio.shield(self._written)
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        written, self._written = self._written, None
+        try:
+            self.write(batch)
+        except Exception as exc:  # noqa: BLE001 - handed to every connection waiting on this write
+            written.set_exception(exc)
+        else:
+            written.set_result(None)
+
+    async def _keep_lease(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            renew(self.engine, self.token, sorted(self.open), self.clock())
+
+    async def send(self, notifier: Notifier, messages: list[tuple[int, Message]]) -> None:
+        async def on_outcome(index: int, outcome: Outcome) -> bool:
+            mail_id, message = messages[index]
+            self.breaker.observe(outcome)  # before the write: connections answering meanwhile see it
             if not outcome.delivered:
-                report.errors.append(f"{message.to_address}: {outcome.response}")
-        counts = record(engine, token, results, now)
-        report.sent += counts["sent"]
-        report.retry += counts["retry"]
-        report.failed += counts["failed"]
+                self.report.errors.append(f"{message.to_address}: {outcome.response}")
+            await self._record((mail_id, outcome, message.subject))
+            return not self.breaker.tripped
+
+        lease = asyncio.create_task(self._keep_lease())
+        try:
+            await notifier.deliver([m for _, m in messages], on_outcome)
+        finally:
+            lease.cancel()
+
+
+def _compose(engine: Engine, ids: list[int], settings: Settings, key: bytes, now: dt.datetime,
+             report: DispatchReport) -> tuple[list[tuple[int, Message]], list[tuple[int, Outcome, str | None]]]:
+    """The claimed mails as messages; a mail whose template breaks fails alone."""
+    messages: list[tuple[int, Message]] = []
+    broken: list[tuple[int, Outcome, str | None]] = []
+    with Session(engine) as session:
+        mails = session.execute(select(Mail).where(Mail.id.in_(ids)).order_by(Mail.id)).scalars().all()
+        listed = entries(session, ids, settings, key)
+        for mail in mails:
+            try:
+                messages.append((mail.id, build(mail, listed[mail.id], now)))
+            except (TemplateError, KeyError, ValueError) as exc:
+                why = f"ошибка шаблона письма: {exc}"
+                broken.append((mail.id, Outcome.fail(why), None))
+                report.errors.append(f"{mail.address}: {why}")
+    return messages, broken
+
+
+def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.datetime) -> DispatchReport:
+    report = DispatchReport(assembled=assemble(engine, now, settings.mail_from))
+    key = secret(settings.home)
+    clock, breaker = RunClock(now), Breaker()
+    tried = False
+    while not breaker.tripped:  # small batches of claimed mails until none is ready
+        token, ids = claim(engine, clock(), BATCH, settings.mail_from)
+        if not ids:
+            break
+        batch = _Batch(engine, token, ids, clock, breaker, report)
+        messages, broken = _compose(engine, ids, settings, key, now, report)
+        if broken:
+            batch.write(broken)
+        if messages:
+            tried = True
+            asyncio.run(batch.send(notifier, messages))
+        release(engine, token, sorted(batch.open))
+    if breaker.tripped:
+        waiting = _waiting(engine)
+        report.problem = (f"SMTP-сервер не отвечает ({settings.smtp_host}:{settings.smtp_port}): "
+                          f"{plural(breaker.silent, 'попытка', 'попытки', 'попыток')} подряд без ответа "
+                          f"({breaker.last}); рассылка остановлена, в очереди ждут "
+                          f"{plural(waiting, 'письмо', 'письма', 'писем')} — попыток они не потратили")
+    if tried:
+        health.save(engine, "smtp", report.problem, clock())
+    return report
+
+
+def _waiting(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(Mail)
+                               .where(Mail.status.in_(("pending", "retry", "sending")))).scalar_one()

@@ -41,14 +41,18 @@ def _mail_json(mail: Mail, rows: int) -> dict[str, Any]:
             "sent_at": mail.sent_at.isoformat() if mail.sent_at else None}
 
 
-def list_mail(engine: Engine, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+def list_mail(engine: Engine, status: str | None = None, limit: int = 100,
+              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of mails, newest day first, and how many there are in all."""
     counts = select(Outbox.mail_id, func.count().label("n")).group_by(Outbox.mail_id).subquery()
     query = (select(Mail, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.mail_id == Mail.id)
-             .order_by(Mail.day.desc(), Mail.id.desc()).limit(limit))
+             .order_by(Mail.day.desc(), Mail.id.desc()).limit(limit).offset(offset))
+    total = select(func.count()).select_from(Mail)
     if status:
-        query = query.where(Mail.status == status)
+        query, total = query.where(Mail.status == status), total.where(Mail.status == status)
     with Session(engine) as session:
-        return [_mail_json(mail, n) for mail, n in session.execute(query)]
+        return ([_mail_json(mail, n) for mail, n in session.execute(query)],
+                session.execute(total).scalar_one())
 
 
 def undeliverable(engine: Engine) -> list[dict[str, Any]]:

@@ -10,12 +10,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.settings import Settings
+
+
+_MIGRATION_LOCK = 0x6E6F6B61  # "noka": one migration at a time per PostgreSQL database
 
 
 def _alembic_config() -> Config:
@@ -60,11 +63,21 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> bool:
-    """Bring the schema to the newest revision; True if anything was applied."""
-    if current_revision(engine) == head_revision():
+    """Bring the schema to the newest revision; True if anything was applied.
+
+    Under a lock — PostgreSQL's advisory lock, SQLite's write lock (BEGIN IMMEDIATE) — so
+    that two first commands on a fresh store take turns: the second waits, finds the schema
+    current and applies nothing, instead of failing on a half-created table.
+    """
+    head = head_revision()
+    if current_revision(engine) == head:
         return False
     config = _alembic_config()
-    with engine.begin() as conn:
+    with write_connection(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return False  # another process migrated while we waited
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     return True
@@ -87,14 +100,21 @@ def connect(url: str) -> Engine:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction takes the write lock at once on SQLite (BEGIN IMMEDIATE),
-    so two writers queue instead of failing half-way; commits on success."""
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that takes the write lock at once on SQLite (BEGIN
+    IMMEDIATE), so two writers queue instead of failing half-way; commits on success."""
     with engine.connect() as conn:
         conn.info["immediate"] = True
         try:
-            with Session(bind=conn) as session, conn.begin():
-                yield session
-                session.flush()
+            with conn.begin():
+                yield conn
         finally:
             conn.info.pop("immediate", None)
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """An ORM session over `write_connection`; flushed and committed on success."""
+    with write_connection(engine) as conn, Session(bind=conn) as session:
+        yield session
+        session.flush()

@@ -205,3 +205,16 @@ class Mail(SQLModel, table=True):
     subject: str | None = None
     created_at: dt.datetime
     sent_at: dt.datetime | None = None
+
+
+class ServiceHealth(SQLModel, table=True):
+    """How an outside service answered last time (e.g. the SMTP server), for `nok status`
+    and `nok outbox list`: one row per service, overwritten by each run that tried it."""
+
+    __tablename__ = "service_health"
+
+    name: str = Field(primary_key=True, max_length=32)  # smtp
+    ok: bool = True
+    message: str | None = None
+    since: dt.datetime  # when it entered this state
+    checked_at: dt.datetime
