@@ -23,6 +23,14 @@ def parse_now(value: str, source: str = "--now") -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def simulated(override: str | None = None) -> dt.datetime | None:
+    """The moment --now / NOK_NOW set, or None when the real clock is meant (a run started
+    elsewhere then reads its own clock instead of being handed ours)."""
+    if override or os.environ.get("NOK_NOW"):
+        return now(override)
+    return None
+
+
 def now(override: str | None = None) -> dt.datetime:
     if override:
         return parse_now(override)

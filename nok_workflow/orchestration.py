@@ -1,57 +1,61 @@
 """Where a plan's flow runs: a Prefect server (scale-out), the local `nok serve`, or here.
 
+A run asked for after new evidence is *coalesced*: at most one run of a plan is running and
+one waiting. A request while a run waits adds nothing — the waiting run has not started, so
+it will read the new evidence; a request while a run is running makes the one waiting run.
+On a Prefect server that is an idempotency key naming the plan's last started run (two
+requests racing for the same waiting run get the same run) plus a deployment concurrency
+limit of 1; in `nok serve` it is `PlanRuns` (nok_workflow/serve.py).
+
 Prefect is imported only on the paths that need it (its import costs ~2 s).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
 import json
 import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-EVIDENCE_EVENT = "nok.evidence.submitted"
+PLAN_FLOW = "nok-plan"
 
 
 def server_configured() -> bool:
     return bool(os.environ.get("PREFECT_API_URL"))
 
 
-def plan_resource(plan_id: str) -> str:
-    return f"nok.plan.{plan_id}"
-
-
 def deploy_plan(plan_id: str, hour: int, timezone: str, settings: Settings | None = None) -> str:
-    """A deployment of the plan flow for this plan: daily at its local hour, and at once on
-    each evidence event of the plan. Needs a Prefect server (PREFECT_API_URL)."""
-    from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+    """A deployment of the plan flow for this plan: daily at its local hour, one run at a
+    time (a second waits). Needs a Prefect server (PREFECT_API_URL).
+
+    It carries no environment: the worker's own NOK_DATABASE_URL, NOK_SMTP_* and secrets
+    apply, so nothing secret is readable through the Prefect API and no NOK_NOW is frozen
+    into future runs. Its entrypoint is the installed module (`flows.plan_flow`), so no
+    path of the deploying machine is stored either.
+    """
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     from flows.plan_flow import plan_flow
 
     settings = settings or Settings()
     try:
-        source = plan_flow.from_source(source=str(PROJECT_ROOT), entrypoint="flows/plan_flow.py:plan_flow")
-        deployment_id = source.deploy(
-            name=plan_id,
-            work_pool_name=settings.work_pool,
-            parameters={"plan_id": plan_id},
+        deployment = plan_flow.to_deployment(
+            name=plan_id, parameters={"plan_id": plan_id}, tags=["nok"],
+            description=f"План «{plan_id}»: ежедневно в {hour}:00 ({timezone}) и после каждого документа",
             schedules=[Cron(f"0 {hour} * * *", timezone=timezone)],
-            triggers=[DeploymentEventTrigger(
-                name=f"{plan_id}: документ загружен",
-                expect={EVIDENCE_EVENT},
-                match={"prefect.resource.id": plan_resource(plan_id)},
-            )],
-            job_variables={"env": {k: v for k, v in os.environ.items() if k.startswith("NOK_")}},
-            build=False, push=False, print_next_steps=False,
+            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+            entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        deployment_id = deployment.apply(work_pool_name=settings.work_pool)
     except Exception as exc:  # noqa: BLE001 - Prefect reports a missing pool or server many ways
         raise InputError([Problem("PREFECT_API_URL", 0, 0,
                                   f"не удалось зарегистрировать развёртывание плана «{plan_id}»: {exc}. "
@@ -60,34 +64,77 @@ def deploy_plan(plan_id: str, hour: int, timezone: str, settings: Settings | Non
     return str(deployment_id)
 
 
+def request_server_run(plan_id: str, now: dt.datetime | None) -> str:
+    """Ask the Prefect server for a run of the plan's deployment, coalesced; the run's name."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter, FlowRunFilterStartTime
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(f"{PLAN_FLOW}/{plan_id}")
+        started = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id={"any_": [deployment.id]}),
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(is_null_=False)),
+            sort=FlowRunSort.START_TIME_DESC, limit=1)
+        after = started[0].id if started else "none"
+        run = client.create_flow_run_from_deployment(
+            deployment.id, parameters={"now": now.isoformat()} if now else {},
+            idempotency_key=f"nok-evidence:{plan_id}:after:{after}", tags=["evidence"])
+    return run.name
+
+
 def serve_info(settings: Settings) -> dict | None:
-    """The running `nok serve` of this store, if any (it writes NOK_HOME/serve.json)."""
+    """The running `nok serve` of this store, if any (it writes NOK_HOME/serve.json).
+
+    A serve.json left by a `nok serve` killed with SIGKILL is recognised as stale: a live
+    one holds serve.lock (an flock the kernel drops with the process), whatever the pid.
+    """
     path = settings.home / "serve.json"
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        os.kill(info["pid"], 0)
-    except (OSError, ValueError, KeyError):
+        with open(settings.home / "serve.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # we got it: nobody serves
         return None
-    return info
+    except BlockingIOError:
+        return info if isinstance(info, dict) and "url" in info else None
+    except (OSError, ValueError):
+        return None
 
 
-def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now=None) -> str:  # noqa: ANN001
-    """Run the plan's flow at once after new evidence; returns how, in Russian, for the CLI."""
+def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datetime | None = None) -> str:
+    """Run the plan's flow soon after new evidence; returns how, in Russian, for the person.
+
+    `now` is a simulated moment (--now / NOK_NOW) handed to the run; None: the runner's clock.
+    Whatever cannot be reached is said, and the plan's steps then run here at once — the
+    evidence is never left waiting for tomorrow's schedule without a word.
+    """
+    why = ""
     if server_configured():
-        from prefect.events import emit_event
-
-        emit_event(event=EVIDENCE_EVENT, resource={"prefect.resource.id": plan_resource(plan_id)})
-        return "событие отправлено серверу Prefect: поток плана запустится по триггеру"
-    info = serve_info(settings)
-    if info is not None:
-        request = urllib.request.Request(f"{info['url']}/api/plans/{plan_id}/run", method="POST", data=b"")
         try:
-            with urllib.request.urlopen(request, timeout=5):
-                return f"поток плана запущен в nok serve ({info['url']})"
-        except (urllib.error.URLError, TimeoutError):
-            pass  # the server is going away: run here instead
+            name = request_server_run(plan_id, now)
+            return f"запуск плана запрошен на сервере Prefect: {PLAN_FLOW}/{plan_id}, запуск «{name}»"
+        except Exception as exc:  # noqa: BLE001 - an unreachable server or a missing deployment
+            why = (f"сервер Prefect не принял запуск ({_reason(exc)}); "
+                   if "ObjectNotFound" not in type(exc).__name__ else
+                   f"на сервере Prefect нет развёртывания {PLAN_FLOW}/{plan_id} (см. nok plan deploy); ")
+    else:
+        info = serve_info(settings)
+        if info is not None:
+            query = f"?now={now.isoformat()}" if now else ""
+            request = urllib.request.Request(f"{info['url']}/api/plans/{plan_id}/run{query.replace('+', '%2B')}",
+                                             method="POST", data=b"")
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answer = json.loads(response.read())
+                return f"nok serve ({info['url']}): {answer['status']}"
+            except (urllib.error.URLError, TimeoutError, ValueError, KeyError) as exc:
+                why = f"nok serve ({info['url']}) не ответил ({_reason(exc)}); "
     from nok_workflow import clock
     from nok_workflow.services.sweep import sweep_plan
 
     sweep_plan(engine, plan_id, now or clock.now())
-    return "шаги плана выполнены сразу (nok serve не запущен)"
+    return why + ("шаги плана выполнены здесь" if why else "шаги плана выполнены сразу (nok serve не запущен)")
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]

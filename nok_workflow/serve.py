@@ -3,6 +3,7 @@ flow at its local reminder hour, on SQLite and Prefect's local mode. Nothing els
 
 Only one `nok serve` per store: a file lock under NOK_HOME (SQLite) or a PostgreSQL
 advisory lock. Ctrl-C / SIGTERM stop the web server, then wait for a running flow to end.
+Prefect's local API runs as our child process and dies with us, even on SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
-from nok_workflow.orchestration import PROJECT_ROOT
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.settings import Settings
 
@@ -29,6 +30,7 @@ from nok_workflow.settings import Settings
 OFFLINE_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false"}
 _PG_LOCK_KEY = 0x6E6F6B5F  # "nok_": one `nok serve` per PostgreSQL store
+PLAN_DEFINITIONS = Path(__file__).resolve().parents[1] / "plan_definitions"
 
 
 @contextlib.contextmanager
@@ -64,6 +66,59 @@ def _already_running(settings: Settings) -> InputError:
                                                   "второй экземпляр не нужен")])
 
 
+class PlanRuns:
+    """At most one running and one waiting run per plan, however many requests come.
+
+    A request while a run waits adds nothing (the waiting run has not started: it will see
+    the new evidence); a request while a run is running makes the one waiting run, which
+    starts when that run ends. So a burst of uploads gives at most two runs, and the last
+    upload is always seen by a run that started after it.
+    """
+
+    def __init__(self, submit: Callable[[Callable[[], None]], None], run: Callable[[str, str | None], None]) -> None:
+        self._submit, self._run = submit, run
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+        self._waiting: dict[str, str | None] = {}  # plan → the simulated moment asked for, if any
+        self._closed = False
+
+    def close(self) -> None:
+        """Stopping: runs not started yet are dropped (the store keeps what they would read;
+        the next start runs every plan), running ones finish."""
+        with self._lock:
+            self._closed = True
+            self._waiting.clear()
+
+    def request(self, plan_id: str, now: str | None = None) -> str:
+        """Ask for a run; says in Russian what happened to the request."""
+        with self._lock:
+            if self._closed:
+                return "nok serve останавливается: план выполнится при следующем запуске"
+            if plan_id in self._waiting:
+                self._waiting[plan_id] = now or self._waiting[plan_id]
+                return "запуск плана уже ждёт очереди — он учтёт и этот документ"
+            self._waiting[plan_id] = now
+            if plan_id in self._running:
+                return "план сейчас выполняется; следующий запуск начнётся сразу после него"
+        self._submit(lambda: self._start(plan_id))
+        return "запуск плана поставлен в очередь"
+
+    def _start(self, plan_id: str) -> None:
+        with self._lock:
+            if plan_id in self._running or plan_id not in self._waiting:
+                return  # the running one will start the waiting one when it ends
+            now = self._waiting.pop(plan_id)
+            self._running.add(plan_id)
+        try:
+            self._run(plan_id, now)
+        finally:
+            with self._lock:
+                self._running.discard(plan_id)
+                again = plan_id in self._waiting
+            if again:
+                self._submit(lambda: self._start(plan_id))
+
+
 class Runtime:
     """The scheduler and the runs it makes; the web app reads its state."""
 
@@ -80,27 +135,14 @@ class Runtime:
         self.runs = 0
         self.failures = 0
         self._lock = threading.Lock()
-        self._first_flow = threading.Lock()
-        self._api_up = threading.Event()
+        # Each submitted start is its own one-off job (no id): APScheduler's max_instances
+        # would otherwise drop a start while another is running; PlanRuns does the limiting.
+        self.plans = PlanRuns(lambda start: self.scheduler.add_job(start), self.run_plan)
 
-    def _flow(self, flow, **kwargs):  # noqa: ANN001, ANN202 - any Prefect flow and its result
-        """Run a flow; the process's first flow run goes alone.
-
-        Without PREFECT_API_URL, Prefect starts its local API on the first flow run, and its
-        start is not thread-safe: two runs at once (the start-up runs of two plans) started
-        two servers on one port. Once one run has finished the API is up and runs overlap.
-        """
-        if self._api_up.is_set():
-            return flow(**kwargs)
-        with self._first_flow:
-            result = flow(**kwargs)
-            self._api_up.set()
-            return result
-
-    def run_plan(self, plan_id: str) -> None:
+    def run_plan(self, plan_id: str, now: str | None = None) -> None:
         from flows.plan_flow import plan_flow
 
-        state = self._flow(plan_flow, plan_id=plan_id, now=self.now, return_state=True)
+        state = plan_flow(plan_id=plan_id, now=now or self.now, return_state=True)
         with self._lock:
             self.runs += 1
             self.failures += int(not state.is_completed())
@@ -109,10 +151,10 @@ class Runtime:
     def dispatch(self) -> None:
         from flows.dispatch_flow import dispatch_flow
 
-        self._flow(dispatch_flow, now=self.now)
+        dispatch_flow(now=self.now, return_state=True)  # a failed run (SMTP down) is in the store's health
 
-    def run_now(self, plan_id: str) -> None:
-        self.scheduler.add_job(self.run_plan, args=[plan_id], id=f"now:{plan_id}", replace_existing=True)
+    def run_now(self, plan_id: str, now: str | None = None) -> str:
+        return self.plans.request(plan_id, now)
 
     def sync_jobs(self) -> None:
         """A daily job per loaded plan at its local reminder hour (plans loaded later too).
@@ -137,7 +179,7 @@ class Runtime:
         for plan_id, timezone, hour in plans:
             if f"daily:{plan_id}" not in scheduled:
                 self.run_now(plan_id)
-            self.scheduler.add_job(self.run_plan, CronTrigger(hour=hour, minute=0, timezone=timezone),
+            self.scheduler.add_job(self.run_now, CronTrigger(hour=hour, minute=0, timezone=timezone),
                                    args=[plan_id], id=f"daily:{plan_id}", replace_existing=True)
 
     def state(self) -> dict[str, Any]:
@@ -167,7 +209,41 @@ def load_bundled_plans(engine: Engine, now: dt.datetime) -> list[str]:
         if session.execute(select(Plan.id).limit(1)).first() is not None:
             return []
     return [load(engine, path, actor=None, now=now).diff.plan_id
-            for path in sorted((PROJECT_ROOT / "plan_definitions").glob("*.yaml"))]
+            for path in sorted(PLAN_DEFINITIONS.glob("*.yaml"))]
+
+
+def start_local_api() -> str:
+    """Start Prefect's local API (what its ephemeral mode starts on the first flow run) now,
+    once, as a child that gets SIGTERM when we die — even by SIGKILL, which runs none of our
+    cleanup (prctl PR_SET_PDEATHSIG). Prefect then reuses this server for every run.
+
+    Started up front also because Prefect's own lazy start is not thread-safe: two first
+    runs at once started two servers on one port.
+
+    PR_SET_PDEATHSIG fires when the thread that forked the child ends: this runs on the
+    main thread, which lives as long as the process.
+    """
+    import ctypes
+    import functools
+    import subprocess
+    import types
+
+    import prefect.server.api.server as server_module
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def die_with_parent() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    # Prefect builds the command itself; only its Popen gets the hook. Its own session: a
+    # Ctrl-C in the terminal (SIGINT to the whole foreground group) must not take the API
+    # away from the runs still finishing; our shutdown stops it (Prefect's atexit hook).
+    tied = types.SimpleNamespace(**{k: getattr(subprocess, k) for k in dir(subprocess) if not k.startswith("__")})
+    tied.Popen = functools.partial(subprocess.Popen, preexec_fn=die_with_parent, start_new_session=True)
+    server_module.subprocess = tied
+    server = server_module.SubprocessASGIServer()
+    server.start()
+    return server.api_url
 
 
 def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str | None,
@@ -183,6 +259,8 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
         loaded = load_bundled_plans(engine, clock.now(now))
         if loaded:
             announce(f"Хранилище было пустым: загружены планы {', '.join(loaded)}")
+        api_url = start_local_api()
+        announce(f"Локальный API Prefect: {api_url}")
         runtime = Runtime(engine, now)
         runtime.sync_jobs()
         runtime.scheduler.add_job(runtime.sync_jobs, "interval", minutes=1, id="sync")
@@ -206,6 +284,7 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
             uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
         finally:
             announce("Остановка: ждём завершения текущего запуска…")
+            runtime.plans.close()
             runtime.scheduler.shutdown(wait=True)
             with contextlib.suppress(FileNotFoundError):
                 info_path.unlink()

@@ -28,6 +28,11 @@ def get(url: str) -> dict:
         return json.loads(response.read())
 
 
+def post(url: str) -> dict:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=5) as response:
+        return json.loads(response.read())
+
+
 @pytest.fixture
 def served(tmp_path):
     env = {**os.environ, "NOK_HOME": str(tmp_path / ".nok"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -100,12 +105,24 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     submitted = run_nok("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
                         "--url", "https://example.org/protokol", "--now", "2024-09-25", env=env)
     assert submitted.returncode == 0, submitted.stderr
-    assert f"поток плана запущен в nok serve ({url})" in submitted.stdout
+    assert f"nok serve ({url}): запуск плана поставлен в очередь" in submitted.stdout
     deadline = time.monotonic() + 120
     while get(f"{url}/health")["runs"] < 5:
         assert time.monotonic() < deadline, "no flow run after the submission"
         time.sleep(1)
     assert get(f"{url}/health")["last_run"].startswith("orenburg-raion-2024: Completed")
+
+    # A burst of six requests: one run starts, one waits, the rest join the waiting one.
+    answers = [post(f"{url}/api/plans/orenburg-raion-2024/run?now=2024-09-26")["status"] for _ in range(6)]
+    assert answers[0] == "запуск плана поставлен в очередь"
+    assert set(answers[1:]) <= {"запуск плана уже ждёт очереди — он учтёт и этот документ",
+                                "план сейчас выполняется; следующий запуск начнётся сразу после него"}
+    deadline = time.monotonic() + 120
+    while get(f"{url}/health")["runs"] < 6:
+        assert time.monotonic() < deadline, "no run after the burst"
+        time.sleep(0.5)
+    time.sleep(8)  # a run too many would have started by now
+    assert get(f"{url}/health")["runs"] - 5 in (1, 2), get(f"{url}/health")
 
     # SIGTERM: the server stops cleanly and says so.
     proc.send_signal(signal.SIGTERM)
@@ -113,8 +130,10 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     out, err = proc.output()
     assert proc.returncode == 0, err[-2000:]
     assert "nok serve остановлен" in out
-    # Four plans ran at once on start, yet Prefect's local API was started once, and stopped.
-    assert err.count("Starting temporary server") == 1 and err.count("Stopping temporary server") == 1, err[-3000:]
+    # Four plans ran at once on start, yet Prefect's local API was started once (by nok
+    # serve, before any run: Prefect never started one of its own), and stopped.
+    assert out.count("Локальный API Prefect: http://127.0.0.1:") == 1
+    assert "Starting temporary server" not in err and err.count("Stopping temporary server") == 1, err[-3000:]
     assert not (tmp_path / ".nok" / "serve.json").exists()
 
 
@@ -160,3 +179,79 @@ def test_serve_on_a_busy_port_says_so(tmp_path):
         result = run_nok("serve", "--port", str(port), env={"NOK_HOME": str(tmp_path / ".nok"), "NOK_DATABASE_URL": ""})
     assert result.returncode == 1
     assert f"адрес 127.0.0.1:{port} недоступен" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_killed_with_sigkill_leaves_no_orphan_and_restarts(served, tmp_path):
+    proc, url, env = served
+    out = ""
+    deadline = time.monotonic() + 120
+    while "Локальный API Prefect: " not in out:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.output()
+        time.sleep(0.5)
+        out = proc.output()[0]
+    api = out.split("Локальный API Prefect: ", 1)[1].split()[0]
+    get(f"{api}/health")  # it is up
+    os.kill(proc.pid, signal.SIGKILL)  # only nok serve itself, as the OOM killer would
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while True:  # its Prefect API child goes with it
+        try:
+            get(f"{api}/health")
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "Prefect's local API outlived nok serve"
+        time.sleep(0.5)
+    assert (tmp_path / ".nok" / "serve.json").exists()  # stale: nobody holds the lock
+    submitted = run_nok("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
+                        "--url", "https://example.org/p", "--now", "2024-09-25", env=env)
+    assert submitted.returncode == 0 and "шаги плана выполнены сразу (nok serve не запущен)" in submitted.stdout
+    port = free_port()
+    again = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert get(f"http://127.0.0.1:{port}/health")["status"] == "ok"
+                break
+            except OSError:
+                assert again.poll() is None and time.monotonic() < deadline, "nok serve did not start again"
+                time.sleep(0.3)
+    finally:
+        os.killpg(again.pid, signal.SIGTERM)
+        again.wait(timeout=60)
+    assert again.returncode == 0
+
+
+def test_plan_runs_coalesce_a_burst_into_one_running_and_one_waiting():
+    import threading
+
+    from nok_workflow.serve import PlanRuns
+
+    runs, started, release = [], threading.Semaphore(0), threading.Event()
+
+    def run(plan_id: str, now: str | None) -> None:
+        runs.append((plan_id, now))
+        started.release()
+        release.wait(10)
+
+    threads = []
+
+    def submit(start) -> None:  # noqa: ANN001 - what the scheduler's executor does
+        threads.append(threading.Thread(target=start))
+        threads[-1].start()
+
+    plans = PlanRuns(submit, run)
+    assert plans.request("p", "2024-10-01") == "запуск плана поставлен в очередь"
+    assert started.acquire(timeout=10)
+    answers = [plans.request("p", f"2024-10-0{day}") for day in range(2, 7)]
+    assert answers[0] == "план сейчас выполняется; следующий запуск начнётся сразу после него"
+    assert set(answers[1:]) == {"запуск плана уже ждёт очереди — он учтёт и этот документ"}
+    assert plans.request("q") == "запуск плана поставлен в очередь"  # another plan is not held up
+    assert started.acquire(timeout=10)
+    release.set()
+    assert started.acquire(timeout=10)
+    for t in list(threads):
+        t.join(10)
+    # The waiting run took the last moment asked for; nothing ran a third time.
+    assert sorted(runs) == [("p", "2024-10-01"), ("p", "2024-10-06"), ("q", None)]

@@ -41,6 +41,7 @@ app.command("audit")(status_cmd.audit)
 app.add_typer(status_cmd.db_app, name="db")
 app.command("serve")(run_cmd.serve)
 app.command("sweep")(run_cmd.sweep)
+app.command("prefect-server")(run_cmd.prefect_server)
 app.command("deadline")(deadline_cmd.deadline)
 
 

@@ -65,7 +65,9 @@ def submit(
     # Dependent items unblock and relative deadlines get their dates now, not tomorrow.
     from nok_workflow.orchestration import trigger_plan
 
-    console.print(trigger_plan(engine, plan, config, moment), markup=False)
+    from nok_workflow import clock
+
+    console.print(trigger_plan(engine, plan, config, clock.simulated(now)), markup=False)
 
 
 @app.command("review")

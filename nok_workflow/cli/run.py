@@ -88,3 +88,34 @@ def deploy(plan_id: str = typer.Argument(..., help="id загруженного 
     hour, timezone = plan_schedule(context.engine(), plan_id)
     deployment = deploy_plan(plan_id, hour, timezone, context.settings())
     console.print(f"развёртывание nok-plan/{plan_id}: ежедневно в {hour}:00 ({timezone}); id {deployment}")
+
+
+def prefect_server(
+    host: str = typer.Option("127.0.0.1", "--host", help="Адрес сервера Prefect"),
+    port: int = typer.Option(4200, "--port", help="Порт сервера Prefect"),
+    database: str = typer.Option("nok_prefect", "--database", help="База PostgreSQL для сервера Prefect"),
+    postgres: str = typer.Option("postgresql+psycopg://postgres@127.0.0.1:5432", "--postgres",
+                                 envvar="NOK_PREFECT_POSTGRES", help="Сервер PostgreSQL (URL без имени базы)"),
+) -> None:
+    """Сервер Prefect на PostgreSQL (масштабирование): создаёт базу и расширение pg_trgm,
+    выключает телеметрию и запускает `prefect server start` в этом терминале."""
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+
+    from nok_workflow.store.db import create_database
+
+    url = f"{postgres.rstrip('/')}/{database}"
+    if create_database(url):
+        console.print(f"создана база данных {database}", markup=False)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))  # Prefect's server needs it
+    engine.dispose()
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{url.split('://', 1)[1]}"}
+    # The `prefect` of this same environment, whatever PATH says.
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    console.print(f"сервер Prefect: http://{host}:{port} (Ctrl-C — остановить)", markup=False)
+    os.execve(prefect, [prefect, "server", "start", "--host", host, "--port", str(port)], env)

@@ -77,10 +77,14 @@ db_app = typer.Typer(help="База данных.", no_args_is_help=True)
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Применить миграции схемы (также выполняется автоматически)."""
-    from nok_workflow.store.db import current_revision, make_engine, upgrade
+    """Создать базу PostgreSQL, если её нет, и применить миграции схемы (миграции
+    выполняются и автоматически при первом обращении)."""
+    from nok_workflow.store.db import create_database, current_revision, make_engine, upgrade
 
     config = context.settings()
-    engine = make_engine(config.store_url())
+    url = config.store_url()
+    if create_database(url):
+        console.print(f"создана база данных {url.rsplit('/', 1)[-1]}", markup=False)
+    engine = make_engine(url)
     changed = upgrade(engine)
     console.print(f"схема: {current_revision(engine)}" + (" (обновлена)" if changed else " (актуальна)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,20 @@ def _alembic_config() -> Config:
     return config
 
 
+def _wal(cursor: sqlite3.Cursor, busy_ms: int) -> None:
+    """Switch to WAL. On a fresh file several first users race for it, and SQLite answers
+    "database is locked" at once instead of waiting for its busy timeout: wait here."""
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: str, sqlite_busy_ms: int | None = None) -> Engine:
     if url.startswith("sqlite"):
         busy = sqlite_busy_ms if sqlite_busy_ms is not None else Settings().sqlite_busy_ms
@@ -35,9 +50,9 @@ def make_engine(url: str, sqlite_busy_ms: int | None = None) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
             cursor.execute(f"PRAGMA busy_timeout={int(busy)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            _wal(cursor, busy)  # readers do not block the writer
             cursor.close()
 
         # pysqlite's own BEGIN handling is off so that `begin_immediate` below is ours.
@@ -51,6 +66,27 @@ def make_engine(url: str, sqlite_busy_ms: int | None = None) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database the URL names if it is not there; True if created.
+    (SQLite creates its file by itself.)"""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        return False
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": target.database}).first() is not None:
+                return False
+            name = target.database.replace('"', '""')
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            return True
+    finally:
+        admin.dispose()
 
 
 def head_revision() -> str:

@@ -11,12 +11,15 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from nok_workflow import clock
+from nok_workflow.problems import InputError
 from nok_workflow.services.catalog import plans_overview
 from nok_workflow.status import LABELS
 from nok_workflow.store.models import Obligation
 
 
-def create_app(engine: Engine, run_now: Callable[[str], None], runtime: Callable[[], dict[str, Any]]) -> FastAPI:
+def create_app(engine: Engine, run_now: Callable[[str, str | None], str],
+               runtime: Callable[[], dict[str, Any]]) -> FastAPI:
     app = FastAPI(title="nok-workflow", docs_url=None, redoc_url=None)
 
     def counts() -> dict[str, dict[str, int]]:
@@ -34,11 +37,17 @@ def create_app(engine: Engine, run_now: Callable[[str], None], runtime: Callable
         return {"status": "ok", "plans": len(plans), **runtime()}
 
     @app.post("/api/plans/{plan_id}/run", status_code=202)
-    def run(plan_id: str) -> dict[str, str]:
+    def run(plan_id: str, now: str | None = None) -> dict[str, str]:
+        """Ask for a run (coalesced: at most one running and one waiting per plan); `now` is
+        a simulated moment for it (ISO), as `--now` gave it to the caller."""
         if plan_id not in {p["id"] for p in plans_overview(engine)}:
             raise HTTPException(404, f"план «{plan_id}» не загружен")
-        run_now(plan_id)
-        return {"plan": plan_id, "status": "запуск поставлен в очередь"}
+        if now is not None:
+            try:
+                clock.parse_now(now)
+            except InputError as exc:
+                raise HTTPException(422, str(exc.problems[0])) from None
+        return {"plan": plan_id, "status": run_now(plan_id, now)}
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
