@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plan_definitions"
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "tests" / "seeds"  # the real plans, kept in the repository
 
 MINIMAL_PLAN = """\
 id: test-plan

@@ -1,6 +1,6 @@
 """The four seed plans as YAML: valid, and matching their source documents row by row.
 
-Expectations are written out by hand from ../shared/seeds/, not produced by the code.
+Expectations are written out by hand from the seeds (tests/seeds/), not produced by the code.
 """
 
 from __future__ import annotations
