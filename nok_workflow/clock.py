@@ -20,6 +20,9 @@ def parse_now(value: str, source: str = "--now") -> dt.datetime:
         raise InputError(
             [Problem(source, 0, 0, f"«{value}» — не дата; ожидается ГГГГ-ММ-ДД или ГГГГ-ММ-ДДTЧЧ:ММ")]
         ) from None
+    if not 1970 <= moment.year <= 2200:
+        # Far dates overflow date arithmetic (9999-12-30 + a day) and are never meant.
+        raise InputError([Problem(source, 0, 0, f"«{value}» — год {moment.year} вне 1970–2200")])
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 

@@ -9,18 +9,43 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import stat
 from pathlib import Path
+
+from nok_workflow.problems import InputError, Problem
+
+
+MIN_SECRET_BYTES = 32
+_MAKE = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
 
 
 def secret(home: Path) -> bytes:
+    """The key upload links are signed with: NOK_SECRET, else NOK_HOME/secret.key (made on
+    first use, 0600). A short key would let anyone compute every link: it is refused."""
     if env := os.environ.get("NOK_SECRET"):
-        return env.encode()
+        key = env.strip().encode()
+        if len(key) < MIN_SECRET_BYTES:
+            why = f"секрет короче {MIN_SECRET_BYTES} байт ({len(key)}): по нему можно подобрать ссылки"
+            raise InputError([Problem("NOK_SECRET", 0, 0, f"{why}; новый ключ: {_MAKE}")])
+        return key
     path = home / "secret.key"
     if not path.exists():
         _create_secret(path)
-    return path.read_text().strip().encode()
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        # Readable by others: anyone on the machine could forge upload links. Repair, and say so.
+        path.chmod(0o600)
+        logging.getLogger("nok").warning("права файла ключа %s были %s, стали 0600 (доступ только владельцу)",
+                                         path, oct(mode))
+    key = path.read_text(encoding="utf-8", errors="replace").strip().encode()
+    if len(key) < MIN_SECRET_BYTES:
+        raise InputError([Problem(str(path), 0, 0, (
+            f"ключ пуст или короче {MIN_SECRET_BYTES} байт ({len(key)}): удалите файл — nok создаст новый "
+            f"(ссылки в уже отправленных письмах перестанут действовать) — или запишите в него {_MAKE}"))])
+    return key
 
 
 def _create_secret(path: Path) -> None:

@@ -45,6 +45,14 @@ def test_bad_now_is_a_clear_error(bad):
     assert f"«{bad}» — не дата" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("bad", "year"), [("9999-12-30", 9999), ("0001-01-01", 1), ("1969-12-31T23:00", 1969),
+                                          ("2201-01-01", 2201)])
+def test_now_outside_1970_2200_is_a_clear_error(bad, year):
+    result = run_nok("deadline", "Май", "--now", bad)
+    assert result.returncode == 1
+    assert f"--now: «{bad}» — год {year} вне 1970–2200" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_plan_show_json_lists_every_item_with_its_interpretation():
     result = run_nok("plan", "show", str(PLANS / "orenburg-raion-2024.yaml"), "--json")
     assert result.returncode == 0, result.stderr

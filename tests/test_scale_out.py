@@ -151,6 +151,11 @@ def test_scale_out_recipe_schedules_evidence_and_bursts(cluster):
     assert early.returncode == 1 and "загружено: версия 1" in early.stdout
     assert f"не удалось зарегистрировать развёртывание плана «{PLAN}»" in early.stderr
     assert "prefect work-pool create nok-process --type process" in early.stderr and "Traceback" not in early.stderr
+    # Evidence for a plan the server has no deployment of: said so, and the steps run here.
+    undeployed = cluster.nok("evidence", "submit", "--plan", PLAN, "--item", "III.3", "--by", "operator",
+                             "--url", "https://example.org/site", "--now", "2024-09-20")
+    assert (f"на сервере Prefect нет развёртывания nok-plan/{PLAN} (см. nok plan deploy); шаги плана выполнены здесь"
+            in undeployed.stdout)
     cluster.run(str(BIN / "prefect"), "work-pool", "create", "nok-process", "--type", "process")
     cluster.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
     deployed = cluster.nok("plan", "deploy", PLAN)

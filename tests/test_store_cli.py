@@ -111,3 +111,15 @@ def test_outbox_commands(home, tmp_path):
     assert "plan_changed" in shown.stdout
     assert nok(home, "outbox", "show", "999").stderr.strip() == "outbox: письма №999 нет"
     assert "снова в очереди: 0" in nok(home, "outbox", "retry").stdout
+
+
+def test_evidence_when_the_prefect_server_is_unreachable_says_so_and_runs_here(home):
+    assert nok(home, "plan", "load", str(PLANS / "orenburg-raion-2024.yaml"), "--now", "2024-09-17").returncode == 0
+    unreachable = {**home, "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens on port 9
+    result = nok(unreachable, "evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
+                 "--url", "https://example.org/p", "--now", "2024-09-25")
+    assert result.returncode == 0, result.stderr
+    assert "сервер Prefect не принял запуск (ConnectError" in result.stdout
+    assert "шаги плана выполнены здесь" in result.stdout and "Traceback" not in result.stderr
+    status = json.loads(nok(home, "status", "--plan", "orenburg-raion-2024", "--json", "--now", "2024-09-25").stdout)
+    assert {r["status"] for r in status if r["item"] == "I.1"} == {"done"}
