@@ -190,3 +190,24 @@ def test_item_level_review_requirement(engine, tmp_path):
     assert statuses(engine, "test-plan", "2024-01-10")[("1.1", "2024-01")] == "open"  # awaits review
     review(engine, evidence_id=e.id, accept=True, reason=None, by="otdel", now=at("2024-01-11"))
     assert statuses(engine, "test-plan", "2024-01-11")[("1.1", "2024-01")] == "done"
+
+
+def test_without_period_evidence_goes_to_the_earliest_open_period_whose_window_opened(orenburg, tmp_path):
+    """On 2 October the quarterly confirmation (III.3) closes the overdue 3rd quarter, not the
+    4th quarter that is not due yet; the next upload closes the 4th."""
+    engine = orenburg
+    first = submit(engine, None, plan_id=ORENBURG, item="III.3", by="operator", now=at("2024-10-02"),
+                   url="https://example.org/q3")
+    second = submit(engine, None, plan_id=ORENBURG, item="III.3", by="operator", now=at("2024-10-03"),
+                    url="https://example.org/q4")
+    periods = {e["id"]: e["period"] for e in list_evidence(engine, plan_id=ORENBURG, item="III.3")}
+    assert (periods[first.id], periods[second.id]) == ("2024-Q3", "2024-Q4")
+    after = statuses(engine, ORENBURG, "2024-10-03")
+    assert after[("III.3", "2024-Q3")] == "done_late" and after[("III.3", "2024-Q4")] == "done"
+    # Nothing open any more: the message lists the periods instead of guessing.
+    with pytest.raises(InputError) as refused:
+        submit(engine, None, plan_id=ORENBURG, item="III.3", by="operator", now=at("2024-10-04"),
+               url="https://example.org/again")
+    message = str(refused.value.problems[0])
+    assert "укажите --period" in message and "2024-Q3" in message and "2024-Q4" in message
+    assert len(list_evidence(engine, plan_id=ORENBURG, item="III.3")) == 2  # nothing written

@@ -70,14 +70,27 @@ def find_obligation(session: Session, plan_id: str, item_ref: str, period: str |
             known = ", ".join(sorted({o.period for o in candidates}))
             raise _fail(f"у пункта {item.key} нет периода «{period}»; есть: {known}")
     else:
-        active = [o for o in candidates if o.state == "active"]
-        chosen = active if len(active) == 1 else [
-            o for o in active if o.opens is not None and o.opens <= today and (o.due is None or today <= o.due)
-        ]
-        if len(chosen) != 1:
-            known = ", ".join(sorted({o.period for o in candidates}))
-            raise _fail(f"у пункта {item.key} несколько периодов — укажите --period ({known})")
+        chosen = [_default_period(item.key, candidates, today)]
     return plan, item, chosen[0]
+
+
+def _default_period(key: str, candidates: list[Obligation], today: dt.date) -> Obligation:
+    """Without --period: the earliest obligation still open whose window has opened — an
+    overdue quarter before the current one, never a quarter not yet due."""
+    active = [o for o in candidates if o.state == "active"]
+    if len(active) == 1:
+        return active[0]  # a one-off item: early or a corrected document, it is the one
+    ready = sorted((o for o in active if o.completed_on is None and (o.opens is None or o.opens <= today)),
+                   key=lambda o: (o.due or dt.date.max, o.opens or dt.date.min, o.period))
+    if ready:
+        return ready[0]
+    waiting = sorted((o for o in active if o.completed_on is None), key=lambda o: o.opens or dt.date.min)
+    known = ", ".join(o.period for o in sorted(candidates, key=lambda o: (o.opens or dt.date.min, o.period)))
+    if waiting:
+        raise _fail(f"у пункта {key} нет открытого периода на {today:%d.%m.%Y}: ближайший, {waiting[0].period}, "
+                    f"открывается {waiting[0].opens:%d.%m.%Y}; чтобы загрузить заранее, укажите --period ({known})")
+    raise _fail(f"все периоды пункта {key} выполнены; чтобы добавить документ к одному из них, укажите "
+                f"--period ({known})")
 
 
 def _may_submit(plan: Plan, item: Item, ob: Obligation, who: str) -> bool:
