@@ -39,8 +39,8 @@ RETRIES = {"retries": 3, "retry_delay_seconds": [1, 3, 10], "retry_condition_fn"
 
 
 @task(name="Подготовка: относительные сроки и порядок шагов", **RETRIES)
-def prepare_step(plan_id: str) -> sweep.PlanContext:
-    return sweep.prepare(store_engine(), plan_id)
+def prepare_step(plan_id: str, now: dt.datetime, allow_past: bool) -> sweep.PlanContext:
+    return sweep.prepare(store_engine(), plan_id, now, allow_past)
 
 
 @task(**RETRIES)
@@ -57,10 +57,11 @@ def step_name(step: sweep.Step) -> str:
 
 
 @flow(name="nok-plan", flow_run_name="{plan_id}")
-def plan_flow(plan_id: str, now: str | None = None) -> dict[str, Any]:
-    """Run a plan's daily work now (or at ``now``, an ISO date-time, for simulation)."""
+def plan_flow(plan_id: str, now: str | None = None, allow_past: bool = False) -> dict[str, Any]:
+    """Run a plan's daily work now (or at ``now``, an ISO date-time, for simulation). A day
+    earlier than the plan's last run is refused unless ``allow_past``."""
     moment = clock.now(now)
-    context = prepare_step(plan_id)
+    context = prepare_step(plan_id, moment, allow_past)
     futures = {}
     for step in context.steps:
         futures[step.key] = item_step.with_options(name=step_name(step)).submit(

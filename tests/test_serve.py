@@ -101,9 +101,10 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     assert second.returncode == 1
     assert "nok serve уже запущен (pid" in second.stderr and "Traceback" not in second.stderr
 
-    # Evidence submitted from the CLI makes the running server run the plan's flow.
+    # Evidence submitted from the CLI makes the running server run the plan's flow (on the
+    # real clock, as the server runs: a --now before today's runs would be refused).
     submitted = run_nok("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
-                        "--url", "https://example.org/protokol", "--now", "2024-09-25", env=env)
+                        "--url", "https://example.org/protokol", env=env)
     assert submitted.returncode == 0, submitted.stderr
     assert f"nok serve ({url}): запуск плана поставлен в очередь" in submitted.stdout
     deadline = time.monotonic() + 120
@@ -113,7 +114,7 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     assert get(f"{url}/health")["last_run"].startswith("orenburg-raion-2024: Completed")
 
     # A burst of six requests: one run starts, one waits, the rest join the waiting one.
-    answers = [post(f"{url}/api/plans/orenburg-raion-2024/run?now=2024-09-26")["status"] for _ in range(6)]
+    answers = [post(f"{url}/api/plans/orenburg-raion-2024/run")["status"] for _ in range(6)]
     assert answers[0] == "запуск плана поставлен в очередь"
     assert set(answers[1:]) <= {"запуск плана уже ждёт очереди — он учтёт и этот документ",
                                 "план сейчас выполняется; следующий запуск начнётся сразу после него"}
@@ -123,6 +124,7 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
         time.sleep(0.5)
     time.sleep(8)  # a run too many would have started by now
     assert get(f"{url}/health")["runs"] - 5 in (1, 2), get(f"{url}/health")
+    assert get(f"{url}/health")["failures"] == 0
 
     # SIGTERM: the server stops cleanly and says so.
     proc.send_signal(signal.SIGTERM)
@@ -203,7 +205,7 @@ def test_serve_killed_with_sigkill_leaves_no_orphan_and_restarts(served, tmp_pat
         time.sleep(0.5)
     assert (tmp_path / ".nok" / "serve.json").exists()  # stale: nobody holds the lock
     submitted = run_nok("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
-                        "--url", "https://example.org/p", "--now", "2024-09-25", env=env)
+                        "--url", "https://example.org/p", env=env)
     assert submitted.returncode == 0 and "шаги плана выполнены сразу (nok serve не запущен)" in submitted.stdout
     port = free_port()
     again = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],

@@ -38,6 +38,8 @@ def serve(
 def sweep(
     plan: list[str] = typer.Option(None, "--plan", help="Только эти планы (по умолчанию все)"),
     now: str | None = context.NOW_OPTION,
+    allow_past: bool = typer.Option(False, "--allow-past",
+                                    help="Выполнить, даже если план уже выполнялся за более поздний день"),
 ) -> None:
     """Выполнить поток каждого загруженного плана один раз — то, что делает расписание."""
     from nok_workflow.serve import OFFLINE_ENV
@@ -57,9 +59,9 @@ def sweep(
         bar = progress.add_task("планы", total=len(ids))
         for plan_id in ids:
             progress.update(bar, description=f"план {plan_id}")
-            state = plan_flow(plan_id, now=moment, return_state=True)
+            state = plan_flow(plan_id, now=moment, allow_past=allow_past, return_state=True)
             if not state.is_completed():
-                failed.append(f"{plan_id}: {state.message}")
+                failed.append(f"{plan_id}: {_why(state)}")
             progress.advance(bar)
     for line in failed:
         err_console.print(f"ошибка: {line}", markup=False)
@@ -75,6 +77,14 @@ def sweep(
         err_console.print(f"рассылка: {state.message}", markup=False)
     if failed or not state.is_completed():
         raise typer.Exit(1)
+
+
+def _why(state) -> str:  # noqa: ANN001 - a Prefect State
+    """A failed run's reason as the person needs it: a user's mistake as its own message."""
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, InputError):
+        return "; ".join(p.message for p in error.problems)
+    return state.message or state.name
 
 
 def deploy(plan_id: str = typer.Argument(..., help="id загруженного плана")) -> None:

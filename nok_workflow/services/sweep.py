@@ -75,12 +75,18 @@ class ItemOutcome:
         return f"{self.key}: {parts or 'нет обязательств'}; изменено {self.changed}, в очередь {self.queued}"
 
 
-def prepare(engine: Engine, plan_id: str) -> PlanContext:
-    """Relative deadlines refreshed; the plan's steps in dependency order; its policies."""
+def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_past: bool = False) -> PlanContext:
+    """Relative deadlines refreshed; the plan's steps in dependency order; its policies.
+
+    With `now`, the run's day is checked against the plan's last run and recorded: a run at
+    an earlier day is refused unless `allow_past` (then the plan's timeline restarts there).
+    """
     with write_session(engine) as session:
         plan = session.get(Plan, plan_id)
         if plan is None:
             raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен")])
+        if now is not None:
+            plan.last_run_on = _run_day(plan, local_date(now, plan.timezone), allow_past)
         refresh_relative(session, plan_id)
         items = session.execute(select(Item).where(Item.plan_id == plan_id, Item.active)
                                 .order_by(Item.position)).scalars().all()
@@ -94,6 +100,16 @@ def prepare(engine: Engine, plan_id: str) -> PlanContext:
     return PlanContext(plan_id, timezone, coordinator, _topological(steps),
                        {identity: pol for (pid, identity), pol in policies.items()},
                        {i.id: i.identity for i in items}, parties)
+
+
+def _run_day(plan: Plan, today: dt.date, allow_past: bool) -> dt.date:
+    last = plan.last_run_on
+    if last is not None and today < last and not allow_past:
+        raise InputError([Problem("plan", 0, 0, (
+            f"план «{plan.id}» уже выполнялся за {last:%d.%m.%Y}; запуск за {today:%d.%m.%Y} — в прошлом: "
+            f"состояния пошли бы назад, а письма — с прошлой датой. Проверьте --now / NOK_NOW "
+            f"(не раньше {last:%Y-%m-%d}) или, если это намеренно, добавьте --allow-past"))])
+    return today if allow_past or last is None else max(last, today)
 
 
 def _deps(item: Item) -> list[str]:
@@ -214,7 +230,7 @@ def _messages(context: PlanContext, item: Item, row: Obligation, kind: str, step
             for who in _recipients(context, item, row, target)]
 
 
-def sweep_plan(engine: Engine, plan_id: str, now: dt.datetime) -> list[ItemOutcome]:
+def sweep_plan(engine: Engine, plan_id: str, now: dt.datetime, allow_past: bool = False) -> list[ItemOutcome]:
     """The plan flow's work without Prefect (a direct run), in the same order."""
-    context = prepare(engine, plan_id)
+    context = prepare(engine, plan_id, now, allow_past)
     return [process_item(engine, context, step.item_id, now) for step in context.steps]

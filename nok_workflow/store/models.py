@@ -25,6 +25,9 @@ class Plan(SQLModel, table=True):
     coordinator: str = Field(max_length=64)
     review_required: bool = False
     reminder_hour: int = 9  # local hour of the daily run; digests wait for it
+    # The plan-local day of its latest run: a run at an earlier day (a stray --now, a real
+    # clock in the middle of a simulation) would turn statuses back; it is refused.
+    last_run_on: dt.date | None = None
     current_version: int = 0
     created_at: dt.datetime
 
