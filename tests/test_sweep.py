@@ -155,3 +155,26 @@ def test_reminders_in_working_days(engine, tmp_path):
     assert outbox(engine) == []
     sweep.sweep_plan(engine, "test-plan", at("2024-05-08"))
     assert outbox(engine, "2024-05-08") == [("reminder", 15, "otdel", "1.1")]
+
+
+def test_a_run_before_the_plans_last_run_is_refused_unless_insisted(engine):
+    """Simulated time is safe: a stray real clock in a 2024 simulation, or a --now typo,
+    would turn statuses back and send mail dated in the past."""
+    import pytest
+
+    from nok_workflow.problems import InputError
+    from nok_workflow.store.models import Plan
+
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    sweep.sweep_plan(engine, ORENBURG, at("2024-10-08"))
+    queued = outbox(engine)
+    with pytest.raises(InputError) as refused:
+        sweep.sweep_plan(engine, ORENBURG, at("2024-10-01"))
+    message = str(refused.value.problems[0])
+    assert "уже выполнялся за 08.10.2024; запуск за 01.10.2024 — в прошлом" in message
+    assert "--allow-past" in message
+    assert outbox(engine) == queued  # nothing queued by the refused run
+    sweep.sweep_plan(engine, ORENBURG, at("2024-10-08"))  # the same day again is fine
+    sweep.sweep_plan(engine, ORENBURG, at("2024-10-01"), allow_past=True)
+    with Session(engine) as session:
+        assert session.get(Plan, ORENBURG).last_run_on == dt.date(2024, 10, 1)  # the timeline restarts there
