@@ -20,7 +20,7 @@ def send(now: str | None) -> dict[str, Any]:
     settings = Settings()
     report = dispatch(store_engine(), from_settings(settings), settings, clock.now(now))
     return {"sent": report.sent, "retry": report.retry, "failed": report.failed, "errors": report.errors,
-            "problem": report.problem}
+            "problem": report.problem, "held": report.held_text}
 
 
 @flow(name="nok-dispatch")

@@ -6,6 +6,7 @@ must start in well under a second (importing prefect costs ~2 s).
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
@@ -45,7 +46,12 @@ app.command("prefect-server")(run_cmd.prefect_server)
 app.command("deadline")(deadline_cmd.deadline)
 
 
+def _interrupted(signum: int, _frame) -> None:  # noqa: ANN001
+    raise KeyboardInterrupt  # SIGTERM ends a command as Ctrl-C does: one line, no traceback
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         app()
     except InputError as exc:

@@ -6,14 +6,15 @@ import typer
 from rich.table import Table
 
 from nok_workflow.cli import context
-from nok_workflow.cli.output import console, err_console, print_json
+from nok_workflow.cli.output import MAIL_STATES, MESSAGE_KINDS, ROW_STATES, console, err_console, print_json
 
 app = typer.Typer(help="Письма: очередь, доставка, повтор.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_command(
-    status: str | None = typer.Option(None, "--status", help="pending | sending | retry | sent | failed"),
+    status: str | None = typer.Option(None, "--status", help="pending (ждёт) | sending | retry (повтор) | "
+                                                          "sent (отправлено) | failed (не доставлено)"),
     limit: int = typer.Option(100, "--limit", min=1, help="Писем на странице"),
     page: int = typer.Option(1, "--page", min=1, help="Номер страницы"),
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
@@ -31,7 +32,8 @@ def list_command(
     else:
         table = Table("№", "Кому", "День", "Пунктов", "Состояние", "Попыток", "Ответ сервера / ошибка")
         for r in rows:
-            table.add_row(str(r["id"]), r["address"], r["day"], str(r["items"]), r["status"], str(r["attempts"]),
+            table.add_row(str(r["id"]), r["address"], r["day"], str(r["items"]), MAIL_STATES[r["status"]],
+                          str(r["attempts"]),
                           r["error"] or r["response"] or "")
         console.print(table)
     first = (page - 1) * limit
@@ -52,13 +54,14 @@ def show(mail_id: int = typer.Argument(..., help="№ письма"),
     if json_out:
         print_json(data)
         return
-    console.print(f"Письмо №{data['id']} → {data['name']} <{data['address']}>, {data['day']}: {data['status']}",
+    console.print(f"Письмо №{data['id']} → {data['name']} <{data['address']}>, {data['day']}: "
+                  f"{MAIL_STATES[data['status']]}",
                   markup=False)
     console.print(f"Тема: {data['subject'] or '—'}", markup=False)
     console.print(f"Ответ: {data['response'] or data['error'] or '—'}", markup=False)
     for row in data["rows"]:
-        console.print(f"  {row['kind']} {row['step']} {row['plan']} {row['item'] or ''} → {row['recipient']}: "
-                      f"{row['status']}", markup=False)
+        console.print(f"  {MESSAGE_KINDS.get(row['kind'], row['kind'])} ({row['step']}), план {row['plan']}, "
+                      f"пункт {row['item'] or '—'} → {row['recipient']}: {ROW_STATES[row['status']]}", markup=False)
 
 
 @app.command("retry")
@@ -79,7 +82,7 @@ def dispatch(now: str | None = context.NOW_OPTION) -> None:
     settings = context.settings()
     report = run_dispatch(context.engine(), from_settings(settings), settings, context.now(now))
     console.print(f"писем отправлено: {report.sent}, отложено для повтора: {report.retry}, "
-                  f"не доставлено: {report.failed}")
+                  f"не доставлено: {report.failed}" + (f"; {report.held_text}" if report.held else ""))
     for line in report.errors:
         console.print(f"  {line}", markup=False)
     if report.problem:

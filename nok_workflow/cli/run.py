@@ -72,7 +72,7 @@ def sweep(
     if state.is_completed():
         sent = state.result()
         console.print(f"писем отправлено: {sent['sent']}, отложено: {sent['retry']}, "
-                      f"не доставлено: {sent['failed']}")
+                      f"не доставлено: {sent['failed']}" + (f"; {sent['held']}" if sent["held"] else ""))
     else:
         err_console.print(f"рассылка: {state.message}", markup=False)
     if failed or not state.is_completed():

@@ -69,7 +69,36 @@ def audit(
         print_json(data)
         return
     for e in data:
-        console.print(f"{e['at'][:19]} {e['actor']:<16} {e['action']:<18} {e['plan'] or ''}", markup=False)
+        console.print(audit_line(e), markup=False)
+
+
+ACTIONS = {"plan.load": "план загружен", "plan.amend": "план изменён", "evidence.submit": "документ загружен",
+           "evidence.accept": "документ принят", "evidence.reject": "документ отклонён",
+           "obligation.waive": "обязательство снято", "status.change": "состояния пересчитаны"}
+
+
+def audit_line(e: dict) -> str:
+    """One event as a person reads it: when, who, what, on which item, what changed."""
+    d, parts = e["details"], []
+    if d.get("item"):
+        parts.append(f"пункт {d['item']}" + (f" ({d['period']})" if d.get("period") else ""))
+    if d.get("version"):
+        parts.append(f"версия {d['version']}")
+    if d.get("evidence"):
+        parts.append(f"документ №{d['evidence']}")
+    if d.get("transitions"):
+        parts.append(", ".join(f"{_transition(t)}: {n}" for t, n in sorted(d["transitions"].items())))
+    if d.get("reason"):
+        parts.append(f"причина: {d['reason']}")
+    what = ACTIONS.get(e["action"], e["action"])
+    who = "проход по плану" if e["actor"] == "sweep" else e["actor"]
+    return f"{e['at'][:16].replace('T', ' ')}  {e['plan'] or '—'}  {what}  ({who})" + (
+        f": {'; '.join(parts)}" if parts else "")
+
+
+def _transition(text: str) -> str:
+    before, _, after = text.partition("→")
+    return f"{LABELS.get(before, before)} → {LABELS.get(after, after)}"
 
 
 db_app = typer.Typer(help="База данных.", no_args_is_help=True)

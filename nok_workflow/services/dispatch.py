@@ -59,6 +59,16 @@ class DispatchReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     problem: str | None = None  # why the run stopped early («SMTP-сервер не отвечает …»)
+    held: int = 0  # queued rows waiting for their plan's reminder hour
+    held_until: dt.datetime | None = None  # when the first of them may go
+
+    @property
+    def held_text(self) -> str | None:
+        """«ждут часа плана: 10 сообщений, отправка с 24.11.2026 09:00 UTC» — for the CLI."""
+        if not self.held:
+            return None
+        return (f"ждут часа напоминаний плана: {plural(self.held, 'сообщение', 'сообщения', 'сообщений')}, "
+                f"отправка с {self.held_until:%d.%m.%Y %H:%M} UTC")
 
 
 class RunClock:
@@ -91,8 +101,9 @@ class Breaker:
         return self.silent >= self.threshold
 
 
-def assemble(engine: Engine, now: dt.datetime, mail_from: str = "") -> int:
-    """Attach queued rows to mails; rows for people without an address fail with the reason."""
+def assemble(engine: Engine, now: dt.datetime, mail_from: str = "", report: DispatchReport | None = None) -> int:
+    """Attach queued rows to mails; rows for people without an address fail with the reason.
+    Rows that wait for their plan's hour are counted in `report` (held, held_until)."""
     with write_session(engine) as session:
         if session.get_bind().dialect.name == "postgresql":
             # Two dispatchers assembling at once would both create a person's mail of the day;
@@ -115,7 +126,12 @@ def assemble(engine: Engine, now: dt.datetime, mail_from: str = "") -> int:
                 continue
             local = now.astimezone(ZoneInfo(timezone))
             if row.day >= local.date() and local.hour < hour:
-                continue  # before the plan's hour: wait for the day's run, so it is one digest
+                # Before the plan's hour: wait for the day's run, so it is one digest.
+                if report is not None:
+                    at = local.replace(hour=hour, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+                    report.held += 1
+                    report.held_until = min(report.held_until or at, at)
+                continue
             key = (email.strip().lower(), max(row.day, local.date()))
             wanted.setdefault(key, name)
             placed.append((row, key))
@@ -303,7 +319,8 @@ def _compose(engine: Engine, ids: list[int], settings: Settings, key: bytes, now
 
 
 def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.datetime) -> DispatchReport:
-    report = DispatchReport(assembled=assemble(engine, now, settings.mail_from))
+    report = DispatchReport()
+    report.assembled = assemble(engine, now, settings.mail_from, report)
     key = secret(settings.home)
     clock, breaker = RunClock(now), Breaker()
     tried = False
