@@ -19,7 +19,8 @@ def import_command(
     document: Path = typer.Argument(..., help="Документ плана: .docx или текст"),
     output: Path = typer.Option(..., "-o", "--output", help="Куда записать YAML плана"),
     year: int | None = typer.Option(None, "--year", min=1900, max=2200,
-                                    help="Год плана, если в документе его нет"),
+                                    help="Год плана, если в документе его нет "
+                                         "(годы, указанные в документе, важнее)"),
     directory: Path | None = typer.Option(None, "--directory",
                                           help="YAML со справочником (directory, groups, organisations)"),
     timezone: str = typer.Option("Europe/Moscow", "--timezone", help="Часовой пояс плана"),
@@ -44,6 +45,11 @@ def import_command(
     if report.notes:
         err_console.print("Проверьте:")
         for line in report.notes:
+            err_console.print(f"  {line}")
+    if report.similar:
+        err_console.print("Похоже на одного исполнителя под разными названиями (если так, добавьте одно "
+                          "название в aliases записи справочника и повторите импорт с --directory):")
+        for line in report.similar:
             err_console.print(f"  {line}")
     if report.warnings:
         err_console.print("Предупреждения проверки нового плана:")

@@ -10,8 +10,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nok_workflow.deadlines.grammar import normalise
+from nok_workflow.importer import sniff
 from nok_workflow.importer.owners import Resolver, normalise_name
 from nok_workflow.importer.rows import RawDocument, join_fragments
+from nok_workflow.importer.similar import Party, probable_duplicates
 from nok_workflow.importer.table import RawTable, structure
 from nok_workflow.plan import source
 from nok_workflow.plan.schema import DirectoryEntry, Group, Organisation
@@ -19,6 +21,12 @@ from nok_workflow.plan.validate import LoadedPlan, schema_problems, validate_doc
 from nok_workflow.problems import InputError, Problem
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20|21)\d\d)(?!\d)")
+# «на 2014-2016 годы», «2014 – 2016 гг.», «с 2014 по 2016 год», «2024/2025 учебный год»
+_YEAR_RANGE = re.compile(
+    r"(?<!\d)((?:19|20|21)\d\d)(?:\s*(?:гг?|год[а-я]*)\.?)?\s*(?:[-–—/]|по)\s*((?:19|20|21)\d\d)(?!\d)")
+_MAX_SPAN = 10  # years; a wider «range» is two unrelated dates
+_BY_TITLE = "из заголовка"
+_BY_DEADLINES = "определён по срокам пунктов — проверьте"
 _COORDINATOR = re.compile(r"^(?:отдел|департамент|управлени\w*|комитет|министерств\w*) образовани")
 _ACT = re.compile(r"^(?:приложение|утвержден|к протоколу|к приказу|к постановлению)", re.IGNORECASE)
 
@@ -29,6 +37,7 @@ class ImportReport:
     sections: int = 0
     notes: list[str] = field(default_factory=list)  # «строка 12: …» — what to check
     created: list[str] = field(default_factory=list)
+    similar: list[str] = field(default_factory=list)  # directory entries that may be one party
     warnings: list[str] = field(default_factory=list)  # the new plan's, at their place in it
 
 
@@ -49,6 +58,11 @@ class _DirectoryFile(BaseModel):
 
 
 def load_directory(path: Path) -> _DirectoryFile:
+    head = _head(path)
+    foreign = sniff.describe(path, head) or (sniff.name_zip(head) if head.startswith(sniff.ZIP_SIGNATURE) else None)
+    if foreign is not None:
+        raise InputError([Problem(str(path), 0, 0, f"{foreign.what}: справочник — это YAML-файл "
+                                                    "(план или списки directory, groups, organisations)")])
     doc = source.load(path)
     if not isinstance(doc.data, dict):
         raise InputError([doc.problem((), "ожидается YAML со списками directory, groups, organisations")])
@@ -58,21 +72,32 @@ def load_directory(path: Path) -> _DirectoryFile:
         raise InputError(schema_problems(doc, exc.errors())) from None
 
 
-def read_document(path: Path) -> RawDocument:
-    """Pick the reader by content, not by name: a zip is a .docx, anything else is text."""
-    from nok_workflow.importer.docx_reader import OLE_SIGNATURE, read_docx
-    from nok_workflow.importer.text_reader import read_text
-
+def _head(path: Path) -> bytes:
+    """The first bytes, to tell the kind of file by content; a clear error if there are none."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(8)
+            head = handle.read(sniff.HEAD_BYTES)
     except FileNotFoundError:
         raise InputError([Problem(str(path), 0, 0, "файл не найден")]) from None
     except IsADirectoryError:
         raise InputError([Problem(str(path), 0, 0, "это каталог, а не файл")]) from None
+    except PermissionError:
+        raise InputError([Problem(str(path), 0, 0, "нет прав на чтение файла")]) from None
     if not head:
         raise InputError([Problem(str(path), 0, 0, "файл пуст")])
-    if head.startswith(b"PK") or head.startswith(OLE_SIGNATURE):
+    return head
+
+
+def read_document(path: Path) -> RawDocument:
+    """Pick the reader by content, not by name: a zip may be a .docx, plain text is text, and
+    anything else (PDF, scan, .doc, .xlsx…) is refused with what it is."""
+    from nok_workflow.importer.docx_reader import read_docx
+    from nok_workflow.importer.text_reader import read_text
+
+    head = _head(path)
+    if foreign := sniff.describe(path, head):
+        raise InputError([Problem(str(path), 0, 0, sniff.message(foreign))])
+    if head.startswith(sniff.ZIP_SIGNATURE):
         return read_docx(path)
     return read_text(source.read_text(path), str(path))
 
@@ -103,7 +128,7 @@ def import_plan(
     for raw_section in table.sections:
         items = []
         for raw_item in raw_section.items:
-            owners, notes = resolver.resolve(raw_item.owners_text)
+            owners, notes = resolver.resolve(raw_item.owners_text, raw_item.origin)
             report.notes.extend(f"{raw_item.origin}: {n}" for n in notes)
             if not owners:
                 report.notes.append(f"{raw_item.origin}: у пункта {raw_item.number} не указаны ответственные")
@@ -121,6 +146,7 @@ def import_plan(
         section["items"] = items
         sections.append(section)
     report.created = resolver.created
+    report.similar = probable_duplicates(_parties(resolver))
 
     used = {o for s in sections for i in s["items"] for o in i["owners"]}
     people = resolver.directory
@@ -170,21 +196,57 @@ def _title_and_act(preamble: list[str]) -> tuple[str, str | None]:
 
 
 def _period(title: str, table: RawTable, year: int | None, file: str, report: ImportReport) -> object:
-    if year is not None:
+    """The document's own years win: `--year` only fills in a year the document does not name
+    (a plan is moved to another year by `nok plan rollover`, not by relabelling it)."""
+    found = _document_years(title, table)
+    if found is None:
+        if year is None:
+            raise InputError([Problem(file, 0, 0, "в документе не указан год плана: задайте его, "
+                                                   "например --year 2025")])
         return year
-    if m := _YEAR.search(title):
-        report.notes.append(f"год плана взят из заголовка: {m.group(1)}")
-        return int(m.group(1))
+    (start, end), where = found
+    span = str(start) if start == end else f"{start}–{end}"
+    if year is not None and (year, year) != (start, end):
+        report.notes.append(f"--year {year} не совпадает с периодом документа {span} ({where}): взят период "
+                            "документа; чтобы перенести план на другой год, используйте nok plan rollover")
+    elif year is None and where == _BY_TITLE:
+        report.notes.append(f"год плана взят из заголовка: {span}")
+    elif year is None:
+        report.notes.append(f"период плана определён по срокам пунктов: {span} — проверьте")
+    return start if start == end else {"start": start, "end": end}
+
+
+def _document_years(title: str, table: RawTable) -> tuple[tuple[int, int], str] | None:
+    """(first, last) year of the plan and where they were read: the title, else the deadlines."""
+    if span := _title_years(title):
+        return span, _BY_TITLE
     years = sorted({
         int(y)
         for s in table.sections for i in s.items
         for y in _YEAR.findall(normalise(i.text("deadline")))
     })
-    if not years:
-        raise InputError([Problem(file, 0, 0, "в документе не указан год плана: задайте его, "
-                                               "например --year 2025")])
-    report.notes.append(f"период плана определён по срокам пунктов: {years[0]}–{years[-1]} — проверьте")
-    return years[0] if years[0] == years[-1] else {"start": years[0], "end": years[-1]}
+    return ((years[0], years[-1]), _BY_DEADLINES) if years else None
+
+
+def _title_years(title: str) -> tuple[int, int] | None:
+    for m in _YEAR_RANGE.finditer(title):
+        start, end = int(m.group(1)), int(m.group(2))
+        if 0 < end - start <= _MAX_SPAN:
+            return start, end
+    if m := _YEAR.search(title):
+        return int(m.group(1)), int(m.group(1))
+    return None
+
+
+def _parties(resolver: Resolver) -> list[Party]:
+    """Directory entries (not groups) with every name they go by in this import, and where."""
+    parties = []
+    for entry in resolver.directory:
+        written = resolver.seen.get(entry["id"], {})
+        places = list(dict.fromkeys(p for origins in written.values() for p in origins if p))
+        names = list(dict.fromkeys([entry["name"], *entry.get("aliases", []), *written]))
+        parties.append(Party(entry["id"], entry["name"], names, places, entry["id"] in resolver.given))
+    return parties
 
 
 def _coordinator(people: list[dict], used: set[str], report: ImportReport) -> str:

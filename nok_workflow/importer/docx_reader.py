@@ -1,51 +1,53 @@
 """Word documents: paragraphs before the first table are the preamble, table rows the plan.
 
-A .docx is a zip of XML: it is checked before python-docx opens it, so that an encrypted
-file (an OLE container, not a zip), a corrupt one or a zip bomb gets a clear message.
+A .docx is a zip of XML: it is checked before python-docx opens it, so that a corrupt one,
+a zip bomb, or a zip that is another kind of file (.xlsx, .odt, a plain archive) gets a
+clear message. Files that are not zips at all are named by `sniff` before this reader runs.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from nok_workflow.importer.rows import RawDocument, Row
+from nok_workflow.importer import sniff
 from nok_workflow.problems import InputError, Problem
 
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 200
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _fail(path: Path, message: str) -> InputError:
     return InputError([Problem(str(path), 0, 0, message)])
 
 
-def check_container(path: Path, head: bytes) -> None:
-    if head.startswith(OLE_SIGNATURE):
-        raise _fail(path, "файл зашифрован паролем или это старый формат .doc — "
-                          "сохраните его в Word как .docx без пароля")
+def check_container(path: Path) -> None:
+    """A readable zip, small enough unpacked, that holds a Word document (not a macro one)."""
     if not zipfile.is_zipfile(path):
         raise _fail(path, "файл повреждён или это не документ .docx")
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-            names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos) or 1
-    except (zipfile.BadZipFile, OSError):
+            if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
+                raise _fail(path, f"документ распаковывается в {total // (1024 * 1024)} МБ — "
+                                  "слишком много для плана; файл отклонён")
+            foreign = sniff.describe_zip(archive)
+            names = {i.filename for i in infos}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, OSError,
+            EOFError):  # RuntimeError: an encrypted member
         raise _fail(path, "файл повреждён: архив .docx не читается") from None
+    if foreign is not None:
+        raise _fail(path, sniff.message(foreign))
     if "word/document.xml" not in names:
         raise _fail(path, "в архиве нет word/document.xml — это не документ Word")
-    if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-        raise _fail(path, f"документ распаковывается в {total // (1024 * 1024)} МБ — "
-                          "слишком много для плана; файл отклонён")
 
 
 def read_docx(path: Path) -> RawDocument:
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    check_container(path, head)
+    check_container(path)
     import docx  # python-docx; imported here to keep the CLI's start fast
     from docx.oxml.ns import qn
 

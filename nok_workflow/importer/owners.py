@@ -31,8 +31,9 @@ _PERSON = re.compile(r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?\s+[А-ЯЁ]\
 
 
 def normalise_name(name: str) -> str:
+    """The key names are matched by: no case, ё, quotes (`"ИМЦ"` is «ИМЦ»), spaces at a hyphen."""
     s = name.lower().replace("ё", "е")
-    s = re.sub(r"[\"“”„]", "«", s)
+    s = re.sub(r"[\"'«»“”„‘’]", "", s)
     s = re.sub(r"\s*-\s*", "-", s)
     return " ".join(s.split()).strip(" .,;:")
 
@@ -85,10 +86,14 @@ class Resolver:
     groups: list[dict] = field(default_factory=list)
     organisations: list[dict] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
+    # directory id → name as written → where in the document (for the «same party?» report)
+    seen: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     _index: dict[str, str] = field(default_factory=dict)
     _class_group: dict[str, str] = field(default_factory=dict)
+    given: set[str] = field(default_factory=set)  # ids that came from --directory
 
     def __post_init__(self) -> None:
+        self.given = {e["id"] for e in self.directory}
         for entry in self.directory:
             for name in [entry["name"], *entry.get("aliases", [])]:
                 self._index.setdefault(normalise_name(name), entry["id"])
@@ -98,7 +103,7 @@ class Resolver:
                 if kind := _class_of(name):
                     self._class_group.setdefault(kind, group["id"])
 
-    def resolve(self, cell: str) -> tuple[list[str], list[str]]:
+    def resolve(self, cell: str, origin: str = "") -> tuple[list[str], list[str]]:
         """Owner references for a cell, and notes on what was guessed."""
         refs, notes = [], []
         for name in split_cell(cell):
@@ -109,9 +114,15 @@ class Resolver:
                              + " | ".join(guess) + " — проверьте")
             for part in parts:
                 ref = self._reference(part)
+                self._remember(ref, part, origin)
                 if ref not in refs:
                     refs.append(ref)
         return refs, notes
+
+    def _remember(self, ref: str, name: str, origin: str) -> None:
+        origins = self.seen.setdefault(ref, {}).setdefault(_display(name), [])
+        if origin not in origins:
+            origins.append(origin)
 
     def _known(self, name: str) -> bool:
         return normalise_name(name) in self._index or _class_of(name) is not None

@@ -1,0 +1,164 @@
+"""What a file really is, judged by its content: the importer reads .docx and UTF-8 text only.
+
+A PDF, a scan, an old .doc or an Excel table must be named as such in the refusal — read as
+text, each would only get «файл не в кодировке UTF-8», which sends the user the wrong way.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+
+HEAD_BYTES = 8192
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_SIGNATURE = b"PK"
+_OLE_SCAN_BYTES = 8 * 1024 * 1024  # stream names sit in the directory sectors, near the start
+_SAVE_AS_DOCX = "откройте его в Word и сохраните как .docx («Файл → Сохранить как»)"
+_COPY_TO_WORD = "скопируйте таблицу плана в документ Word и сохраните его как .docx"
+_ORIGINAL = "нужен исходный документ плана (.docx), а не снимок или скан"
+_UNPACK = "распакуйте архив и укажите сам документ"
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """A file of a kind the importer does not read: what it is and what to do instead."""
+
+    what: str  # «это PDF»
+    advice: str
+
+
+def describe(path: Path, head: bytes) -> Foreign | None:
+    """The kind of a file that is neither a zip nor text, or None (a zip, or maybe text).
+
+    Zips (a .docx is one) are left to `describe_zip`, which looks inside."""
+    if head.startswith(OLE_SIGNATURE):
+        return _describe_ole(path)
+    if head.startswith(ZIP_SIGNATURE):
+        return None
+    if kind := filetype.guess(head):
+        return _by_filetype(kind.extension, kind.mime)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith((b"<!doctype html", b"<html")):
+        return Foreign("это HTML-страница", "сохраните документ в Word как .docx, а не как веб-страницу")
+    if _is_utf16(head):
+        return Foreign("это текст в кодировке UTF-16", "пересохраните его в кодировке UTF-8")
+    if _is_binary(head):
+        return Foreign("это двоичный файл неизвестного формата", "нужен документ .docx или текстовый файл")
+    return None
+
+
+def describe_zip(archive: zipfile.ZipFile) -> Foreign | None:
+    """The kind of a zip that is not a Word document, or None for a .docx (or a damaged one
+    that still has `word/` in it: the container check names what is missing)."""
+    names = set(archive.namelist())
+    if "word/document.xml" in names:
+        return _word_variant(archive)
+    if "xl/workbook.xml" in names:
+        return Foreign("это таблица Excel (.xlsx)", _COPY_TO_WORD)
+    if "ppt/presentation.xml" in names:
+        return Foreign("это презентация PowerPoint (.pptx)", _COPY_TO_WORD)
+    if "mimetype" in names:
+        return _open_document(_read_start(archive, "mimetype", 100).decode("ascii", errors="replace").strip())
+    if any(n.startswith("word/") for n in names):
+        return None
+    return Foreign("это zip-архив, а не документ .docx", _UNPACK)
+
+
+def name_zip(head: bytes) -> Foreign:
+    """A zip named without opening it, where any zip is wrong (a directory must be YAML)."""
+    kind = filetype.guess(head)
+    if kind is not None and kind.extension == "docx":
+        return Foreign("это документ Word (.docx)", "")
+    return Foreign(f"это zip-архив или документ Office (.{kind.extension if kind else 'zip'})", "")
+
+
+def message(foreign: Foreign, accepted: str = "импорт понимает .docx и текст") -> str:
+    return f"{foreign.what}: {accepted} — {foreign.advice}"
+
+
+def _word_variant(archive: zipfile.ZipFile) -> Foreign | None:
+    """A .docm or .dotx has word/document.xml too, but python-docx refuses its content type."""
+    try:
+        types = _read_start(archive, "[Content_Types].xml", 65536).decode("utf-8", errors="replace")
+    except KeyError:
+        return None
+    if "macroEnabled" in types:
+        return Foreign("это документ Word с макросами (.docm)", "сохраните его в Word как обычный .docx")
+    if "wordprocessingml.template.main" in types:
+        return Foreign("это шаблон Word (.dotx)", "создайте по нему документ и сохраните его как .docx")
+    return None
+
+
+def _read_start(archive: zipfile.ZipFile, name: str, size: int) -> bytes:
+    """At most ``size`` bytes of a member: a crafted archive may inflate any of them."""
+    with archive.open(name) as member:
+        return member.read(size)
+
+
+def _open_document(mimetype: str) -> Foreign:
+    if mimetype.endswith("opendocument.text"):
+        return Foreign("это документ OpenDocument (.odt)", "сохраните его как .docx («Файл → Сохранить как»)")
+    if mimetype.endswith("opendocument.spreadsheet"):
+        return Foreign("это таблица OpenDocument (.ods)", _COPY_TO_WORD)
+    if mimetype == "application/epub+zip":
+        return Foreign("это электронная книга (EPUB)", "нужен исходный документ плана (.docx)")
+    return Foreign(f"это архив ({mimetype or 'zip'}), а не документ .docx", _UNPACK)
+
+
+def _describe_ole(path: Path) -> Foreign:
+    """Old Office files and password-protected .docx share the OLE container; the names of
+    its streams (UTF-16 in the directory) tell them apart."""
+    with path.open("rb") as handle:
+        data = handle.read(_OLE_SCAN_BYTES)
+
+    def has(stream: str) -> bool:
+        return stream.encode("utf-16-le") in data
+
+    if has("EncryptedPackage"):
+        return Foreign("документ зашифрован паролем", "снимите пароль в Word и сохраните документ как .docx")
+    if has("WordDocument"):
+        return Foreign("это документ Word старого формата (.doc)", _SAVE_AS_DOCX)
+    if has("Workbook") or has("Book"):
+        return Foreign("это таблица Excel старого формата (.xls)", _COPY_TO_WORD)
+    if has("PowerPoint Document"):
+        return Foreign("это презентация PowerPoint старого формата (.ppt)", _COPY_TO_WORD)
+    return Foreign("файл зашифрован паролем или это старый формат .doc",
+                   "сохраните его в Word как .docx без пароля")
+
+
+def _by_filetype(extension: str, mime: str) -> Foreign:
+    if extension == "pdf":
+        return Foreign("это PDF", "нужен исходный документ плана (.docx); если его нет, "
+                                  "скопируйте таблицу из PDF в документ Word и сохраните как .docx")
+    if extension == "rtf":
+        return Foreign("это документ RTF", _SAVE_AS_DOCX)
+    if mime.startswith("image/"):
+        return Foreign(f"это изображение ({extension.upper()})", _ORIGINAL)
+    if mime.startswith(("audio/", "video/")):
+        return Foreign(f"это аудио или видео ({extension.upper()})", "нужен документ плана (.docx)")
+    if extension in ("rar", "7z", "gz", "bz2", "xz", "tar", "zst", "lz", "lz4", "Z", "cab", "br"):
+        return Foreign(f"это архив ({extension.upper()})", _UNPACK)
+    return Foreign(f"это файл формата {extension.upper()} ({mime})", "нужен документ .docx или текстовый файл")
+
+
+def _is_utf16(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    # Without a BOM: every other byte is a character's high byte — 0x00 for ASCII (spaces,
+    # digits, line ends), 0x04 for Cyrillic — while the bytes between are almost never zero.
+    sample = head[: len(head) - len(head) % 2][:1024]
+    for high, low in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+        if (len(high) >= 8 and 0 in high and sum(b in (0, 4) for b in high) > 0.9 * len(high)
+                and sum(b != 0 for b in low) > 0.9 * len(low)):
+            return True
+    return False
+
+
+def _is_binary(head: bytes) -> bool:
+    """Text has no NUL and almost no control characters (tab, line ends and form feed aside)."""
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if (b < 0x20 and b not in b"\t\n\r\x0b\x0c") or b == 0x7F)
+    return control > max(2, len(head) // 50)
