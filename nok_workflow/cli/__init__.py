@@ -6,6 +6,7 @@ must start in well under a second (importing prefect costs ~2 s).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -52,6 +53,9 @@ def _interrupted(signum: int, _frame) -> None:  # noqa: ANN001
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _interrupted)
+    if os.environ.get("PREFECT_API_URL") == "":
+        # Empty means "no server" to us; Prefect would take it as a server and fail every event.
+        del os.environ["PREFECT_API_URL"]
     try:
         app()
     except InputError as exc:
