@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nok_workflow.cli import context
@@ -37,37 +39,37 @@ def submit(
     file: Path | None = typer.Option(None, "--file", help="Файл документа"),
     url: str | None = typer.Option(None, "--url", help="Ссылка на публикацию"),
     document_date: str | None = typer.Option(None, "--document-date", help="Дата документа (подписания)"),
+    allow_early: str | None = typer.Option(
+        None, "--allow-early", help="Координатор: принять документ, датированный раньше открытия пункта (причина)"),
     now: str | None = context.NOW_OPTION,
+    allow_past: bool = typer.Option(False, "--allow-past",
+                                    help="Загрузить, даже если план уже выполнялся за более поздний день"),
 ) -> None:
     """Загрузить документ, подтверждающий исполнение пункта."""
-    from nok_workflow.services.evidence import Upload
+    from nok_workflow.evidence_files import PathSource, printable
     from nok_workflow.services.evidence import submit as submit_evidence
+    from nok_workflow.services.sweep import check_run_day
 
-    upload = None
-    if file is not None:
-        try:
-            upload = Upload(file.read_bytes(), file.name)
-        except FileNotFoundError:
-            raise InputError([Problem(str(file), 0, 0, "файл не найден")]) from None
-        except IsADirectoryError:
-            raise InputError([Problem(str(file), 0, 0, "это каталог, а не файл")]) from None
     config = context.settings()
     engine = context.engine()
     moment = context.now(now)
+    # A moment before the plan's last run (a forgotten --now in a simulation) is refused
+    # before the evidence is stored, not after.
+    check_run_day(engine, plan, moment, allow_past)
     evidence = submit_evidence(
         engine, config.evidence_dir, plan_id=plan, item=item, by=by, now=moment,
-        period=period, org=org, upload=upload, url=url,
-        document_date=_date(document_date, "--document-date"), max_bytes=config.evidence_max_bytes,
+        period=period, org=org, upload=PathSource(os.fsencode(file)) if file is not None else None, url=url,
+        document_date=_date(document_date, "--document-date"), allow_early=allow_early,
+        max_bytes=config.evidence_max_bytes,
     )
-    what = evidence.file_name or evidence.url
-    console.print(f"[green]✓[/] документ №{evidence.id} принят к учёту: {what}, "
+    what = printable(evidence.file_name or evidence.url or "")
+    console.print(f"[green]✓[/] документ №{evidence.id} принят к учёту: {escape(what)}, "
                   f"дата документа {evidence.document_date:%d.%m.%Y}", highlight=False)
     # Dependent items unblock and relative deadlines get their dates now, not tomorrow.
+    from nok_workflow import clock
     from nok_workflow.orchestration import trigger_plan
 
-    from nok_workflow import clock
-
-    console.print(trigger_plan(engine, plan, config, clock.simulated(now)), markup=False)
+    console.print(trigger_plan(engine, plan, config, clock.simulated(now), allow_past), markup=False)
 
 
 @app.command("review")
@@ -96,6 +98,7 @@ def list_command(
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
 ) -> None:
     """Загруженные документы."""
+    from nok_workflow.evidence_files import printable
     from nok_workflow.services.evidence import list_evidence
 
     rows = list_evidence(context.engine(), plan_id=plan, item=item)
@@ -104,7 +107,9 @@ def list_command(
         return
     table = Table("№", "План", "Пункт", "Период", "Организация", "Документ", "Дата", "Кто", "Проверка")
     for r in rows:
-        table.add_row(str(r["id"]), r["plan"], r["item"], r["period"], r["org"] or "", r["file"] or r["url"],
+        # Names and links are the users' text: shown escaped, never as markup or terminal codes.
+        shown = escape(printable(r["file"] or r["url"] or ""))
+        table.add_row(str(r["id"]), r["plan"], r["item"], r["period"], r["org"] or "", shown,
                       r["document_date"], r["submitted_by"], r["review"])
     console.print(table)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,6 +33,8 @@ from nok_workflow.store.models import (
 )
 
 WHERE = "evidence"
+EARLIEST_DOCUMENT = dt.date(2000, 1, 1)  # before НОК existed: a typo in the year, not a document
+MAX_URL = 2000
 
 
 def _fail(message: str) -> InputError:
@@ -39,8 +43,14 @@ def _fail(message: str) -> InputError:
 
 @dataclass(frozen=True)
 class Upload:
+    """A file already in memory (tests, small API bodies); a path or a stream goes as
+    `evidence_files.PathSource` / `StreamSource` instead."""
+
     content: bytes
     name: str
+
+    def source(self) -> evidence_files.StreamSource:
+        return evidence_files.StreamSource(io.BytesIO(self.content), self.name, len(self.content))
 
 
 def find_obligation(session: Session, plan_id: str, item_ref: str, period: str | None,
@@ -88,7 +98,8 @@ def _default_period(key: str, candidates: list[Obligation], today: dt.date) -> O
     known = ", ".join(o.period for o in sorted(candidates, key=lambda o: (o.opens or dt.date.min, o.period)))
     if waiting:
         raise _fail(f"у пункта {key} нет открытого периода на {today:%d.%m.%Y}: ближайший, {waiting[0].period}, "
-                    f"открывается {waiting[0].opens:%d.%m.%Y}; чтобы загрузить заранее, укажите --period ({known})")
+                    f"открывается {waiting[0].opens:%d.%m.%Y}; загрузить документ раньше может координатор "
+                    f"плана (--period … --allow-early «причина»); периоды: {known}")
     raise _fail(f"все периоды пункта {key} выполнены; чтобы добавить документ к одному из них, укажите "
                 f"--period ({known})")
 
@@ -110,17 +121,57 @@ def _update_completion(session: Session, plan: Plan, ob: Obligation) -> None:
     refresh_relative(session, plan.id)
 
 
-def submit(engine: Engine, evidence_dir: Path, *, plan_id: str, item: str, by: str, now: dt.datetime,
-           period: str | None = None, org: str | None = None, upload: Upload | None = None,
-           url: str | None = None, document_date: dt.date | None = None,
+def _check_url(url: str) -> None:
+    shown = evidence_files.printable(url)
+    if len(url) > MAX_URL or any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise _fail(f"ссылка «{shown[:200]}» содержит пробелы или управляющие символы либо длиннее {MAX_URL} "
+                    "символов")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise _fail(f"ссылка «{shown}» должна начинаться с http:// или https://")
+
+
+def _ru(date: dt.date) -> str:
+    return f"{date.day:02}.{date.month:02}.{date.year:04}"  # strftime's %Y drops year 1's zeros
+
+
+def _check_document_date(date: dt.date, given: bool, today: dt.date, plan: Plan, item: Item, ob: Obligation,
+                         by: str, allow_early: str | None) -> bool:
+    """Refuse a date that cannot be the document's; True when the coordinator let an early one in."""
+    shown = _ru(date) + ("" if given else " (сегодня)")
+    if date > today:
+        raise _fail(f"дата документа {shown} ещё не наступила (сегодня {_ru(today)})")
+    if allow_early is not None and by != plan.coordinator:
+        raise _fail(f"--allow-early может указать только координатор плана ({plan.coordinator}), не «{by}»")
+    if ob.opens is None or date >= ob.opens:
+        return False
+    if allow_early is None:
+        raise _fail(f"дата документа {shown} раньше открытия пункта {item.key} ({ob.period}) "
+                    f"{_ru(ob.opens)}; такой документ может принять координатор плана ({plan.coordinator}) "
+                    "с --allow-early «причина»")
+    return True
+
+
+def submit(engine: Engine, evidence_dir: Path | None, *, plan_id: str, item: str, by: str, now: dt.datetime,
+           period: str | None = None, org: str | None = None,
+           upload: Upload | evidence_files.Source | None = None, url: str | None = None,
+           document_date: dt.date | None = None, allow_early: str | None = None,
            max_bytes: int = 50 * 1024 * 1024) -> Evidence:
+    """Record a document (a file and/or a link) for one obligation. A file is read and checked
+    first, and reaches its place in `evidence_dir` only with the transaction that records it."""
     if upload is None and not url:
         raise _fail("нужен файл или ссылка (--file или --url)")
     if url:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise _fail(f"ссылка «{url}» должна начинаться с http:// или https://")
-    with write_session(engine) as session:
+        _check_url(url)
+    if document_date is not None and document_date < EARLIEST_DOCUMENT:
+        raise _fail(f"дата документа {_ru(document_date)} раньше {_ru(EARLIEST_DOCUMENT)} — проверьте год")
+    if allow_early is not None and not allow_early.strip():
+        raise _fail("--allow-early требует причины: почему документ раньше открытия пункта")
+    source = upload.source() if isinstance(upload, Upload) else upload
+    staging = (nullcontext() if source is None else
+               evidence_files.stage(_evidence_dir(evidence_dir), source, max_bytes=max_bytes))
+    # The staged file's lock first, then the database's: see evidence_files.Staged.
+    with staging as staged, write_session(engine) as session:
         plan_row = session.get(Plan, plan_id)
         today = local_date(now, plan_row.timezone) if plan_row else now.date()
         plan, item_row, ob = find_obligation(session, plan_id, item, period, org, today)
@@ -132,12 +183,9 @@ def submit(engine: Engine, evidence_dir: Path, *, plan_id: str, item: str, by: s
         if ob.state != "active":
             raise _fail(f"обязательство по пункту {item_row.key} ({ob.period}) {ob.state}: документ не нужен")
         doc_date = document_date or today
-        if doc_date > today:
-            raise _fail(f"дата документа {doc_date:%d.%m.%Y} ещё не наступила")
-        stored = None
-        if upload is not None:  # after every check: a refused upload leaves no file behind
-            stored = evidence_files.store(evidence_dir, upload.content, upload.name,
-                                          max_bytes=max_bytes, where=upload.name)
+        early = _check_document_date(doc_date, document_date is not None, today, plan, item_row, ob, by,
+                                     allow_early)
+        stored = staged.place() if staged is not None else None  # after every check above
         evidence = Evidence(obligation_id=ob.id, sha256=stored.sha256 if stored else None,
                             file_name=stored.name if stored else None, size=stored.size if stored else None,
                             media_type=stored.media_type if stored else None, url=url, submitted_by=by,
@@ -145,14 +193,22 @@ def submit(engine: Engine, evidence_dir: Path, *, plan_id: str, item: str, by: s
         session.add(evidence)
         session.flush()
         _update_completion(session, plan, ob)
-        audit.record(session, actor=by, action="evidence.submit", plan_id=plan_id, at=now,
-                     details={"evidence": evidence.id, "item": item_row.key, "period": ob.period,
-                              "org": ob.org_id, "sha256": evidence.sha256, "url": url,
-                              "document_date": doc_date.isoformat(),
-                              "completed_on": ob.completed_on.isoformat() if ob.completed_on else None})
+        details = {"evidence": evidence.id, "item": item_row.key, "period": ob.period, "org": ob.org_id,
+                   "sha256": evidence.sha256, "file": evidence.file_name, "url": url,
+                   "document_date": doc_date.isoformat(),
+                   "completed_on": ob.completed_on.isoformat() if ob.completed_on else None}
+        if early:
+            details |= {"allow_early": allow_early, "opens": ob.opens.isoformat()}
+        audit.record(session, actor=by, action="evidence.submit", plan_id=plan_id, at=now, details=details)
         session.refresh(evidence)
         session.expunge(evidence)
         return evidence
+
+
+def _evidence_dir(evidence_dir: Path | None) -> Path:
+    if evidence_dir is None:
+        raise ValueError("a file needs the evidence folder")
+    return evidence_dir
 
 
 def review(engine: Engine, *, evidence_id: int, accept: bool, reason: str | None, by: str,
