@@ -64,7 +64,7 @@ def deploy_plan(plan_id: str, hour: int, timezone: str, settings: Settings | Non
     return str(deployment_id)
 
 
-def request_server_run(plan_id: str, now: dt.datetime | None) -> str:
+def request_server_run(plan_id: str, now: dt.datetime | None, allow_past: bool = False) -> str:
     """Ask the Prefect server for a run of the plan's deployment, coalesced; the run's name."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, FlowRunFilter, FlowRunFilterStartTime
@@ -78,7 +78,8 @@ def request_server_run(plan_id: str, now: dt.datetime | None) -> str:
             sort=FlowRunSort.START_TIME_DESC, limit=1)
         after = started[0].id if started else "none"
         run = client.create_flow_run_from_deployment(
-            deployment.id, parameters={"now": now.isoformat()} if now else {},
+            deployment.id, parameters=({"now": now.isoformat()} if now else {}) | (
+                {"allow_past": True} if allow_past else {}),
             idempotency_key=f"nok-evidence:{plan_id}:after:{after}", tags=["evidence"])
     return run.name
 
@@ -101,7 +102,8 @@ def serve_info(settings: Settings) -> dict | None:
         return None
 
 
-def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datetime | None = None) -> str:
+def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datetime | None = None,
+                 allow_past: bool = False) -> str:
     """Run the plan's flow soon after new evidence; returns how, in Russian, for the person.
 
     `now` is a simulated moment (--now / NOK_NOW) handed to the run; None: the runner's clock.
@@ -111,7 +113,7 @@ def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datet
     why = ""
     if server_configured():
         try:
-            name = request_server_run(plan_id, now)
+            name = request_server_run(plan_id, now, allow_past)
             return f"запуск плана запрошен на сервере Prefect: {PLAN_FLOW}/{plan_id}, запуск «{name}»"
         except Exception as exc:  # noqa: BLE001 - an unreachable server or a missing deployment
             why = (f"сервер Prefect не принял запуск ({_reason(exc)}); "
@@ -132,7 +134,7 @@ def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datet
     from nok_workflow import clock
     from nok_workflow.services.sweep import sweep_plan
 
-    sweep_plan(engine, plan_id, now or clock.now())
+    sweep_plan(engine, plan_id, now or clock.now(), allow_past)
     return why + ("шаги плана выполнены здесь" if why else "шаги плана выполнены сразу (nok serve не запущен)")
 
 

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from nok_workflow.cli import context
+from nok_workflow.problems import InputError, Problem
 from nok_workflow.cli.output import MAIL_STATES, MESSAGE_KINDS, ROW_STATES, console, err_console, print_json
 
 app = typer.Typer(help="Письма: очередь, доставка, повтор.", no_args_is_help=True)
@@ -23,6 +24,9 @@ def list_command(
     from nok_workflow.services.health import problems
     from nok_workflow.services.outbox import list_mail
 
+    if status is not None and status not in MAIL_STATES:
+        raise InputError([Problem("--status", 0, 0, f"состояния «{status}» нет; бывают: "
+                                                    + ", ".join(f"{k} ({v})" for k, v in MAIL_STATES.items()))])
     engine = context.engine()
     rows, total = list_mail(engine, status, limit=limit, offset=(page - 1) * limit)
     for problem in problems(engine):

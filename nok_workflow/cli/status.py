@@ -23,9 +23,12 @@ def status(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Обязательства и их состояние на сегодня (или на --now)."""
+    from nok_workflow.services.catalog import require
     from nok_workflow.services.obligations import list_obligations
 
-    rows = list_obligations(context.engine(), now=context.now(now), plan_id=plan, owner=owner, org=org,
+    moment = context.now(now)
+    require(context.engine(), plans=[plan] if plan else [], parties=[p for p in (owner, org) if p], plan_id=plan)
+    rows = list_obligations(context.engine(), now=moment, plan_id=plan, owner=owner, org=org,
                             include_closed=not open_only)
     if json_out:
         print_json(rows)

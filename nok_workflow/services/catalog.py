@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.store.models import Item, Obligation, Plan, PlanVersion
+from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion
 
 
 def plans_overview(engine: Engine) -> list[dict[str, Any]]:
@@ -33,3 +33,24 @@ def plan_history(engine: Engine, plan_id: str) -> list[dict[str, Any]]:
         raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен (см. nok plan list)")])
     return [{"version": v.version, "loaded_at": v.loaded_at.isoformat(), "loaded_by": v.loaded_by,
              "source_file": v.source_file, "sha256": v.sha256, "summary": v.summary} for v in rows]
+
+
+def require(engine: Engine, *, plans: list[str] | None = None, parties: list[str] | None = None,
+            plan_id: str | None = None) -> None:
+    """A filter that names a plan or a party nobody loaded is a typo: say so, instead of an
+    empty table that reads as «nothing is due»."""
+    with Session(engine) as session:
+        known = set(session.execute(select(Plan.id)).scalars())
+        for wanted in plans or []:
+            if wanted not in known:
+                listed = ", ".join(sorted(known)) or "нет ни одного"
+                raise InputError([Problem("--plan", 0, 0, f"план «{wanted}» не загружен; загружены: {listed}")])
+        query = select(Party.id)
+        if plan_id:
+            query = query.where(Party.plan_id == plan_id)
+        ids = set(session.execute(query).scalars())
+        for wanted in parties or []:
+            if wanted not in ids:
+                where = f"плана «{plan_id}»" if plan_id else "загруженных планов"
+                raise InputError([Problem("--owner/--org", 0, 0,
+                                          f"«{wanted}» нет в справочнике {where} (исполнители и организации)")])

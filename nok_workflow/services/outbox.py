@@ -78,6 +78,8 @@ def show(engine: Engine, mail_id: int) -> dict[str, Any]:
 def retry(engine: Engine, mail_id: int | None, now: dt.datetime) -> int:
     """Send failed mails again (all, or one); failed rows without a mail are queued again."""
     with write_session(engine) as session:
+        if mail_id is not None and session.get(Mail, mail_id) is None:
+            raise InputError([Problem("outbox", 0, 0, f"письма №{mail_id} нет")])
         query = update(Mail).where(Mail.status == "failed")
         if mail_id is not None:
             query = query.where(Mail.id == mail_id)

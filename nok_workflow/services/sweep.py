@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlmodel import Session
 
 from nok_workflow.clock import local_date
 from nok_workflow.expand import obligation_owners
@@ -100,6 +101,14 @@ def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_
     return PlanContext(plan_id, timezone, coordinator, _topological(steps),
                        {identity: pol for (pid, identity), pol in policies.items()},
                        {i.id: i.identity for i in items}, parties)
+
+
+def check_run_day(engine: Engine, plan_id: str, now: dt.datetime, allow_past: bool = False) -> None:
+    """Refuse a run before the plan's last run day up front, before anything starts (read-only)."""
+    with Session(engine) as session:
+        plan = session.get(Plan, plan_id)
+        if plan is not None:
+            _run_day(plan, local_date(now, plan.timezone), allow_past)
 
 
 def _run_day(plan: Plan, today: dt.date, allow_past: bool) -> dt.date:

@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
@@ -121,7 +121,12 @@ def upgrade(engine: Engine) -> bool:
 
 def connect(url: str) -> Engine:
     """An engine on a migrated schema, or a clear error when the database is unreachable."""
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, NoSuchModuleError):
+        raise InputError([Problem("NOK_DATABASE_URL", 0, 0, (
+            f"«{url}» — не адрес базы данных; ожидается postgresql+psycopg://пользователь@сервер/база "
+            "или sqlite:///путь/к/файлу.db (пусто — встроенный SQLite в NOK_HOME)"))]) from None
     for attempt in range(3):
         try:
             upgrade(engine)
