@@ -35,7 +35,7 @@ from nok_workflow.store.models import Mail
 from nok_workflow.text import plural
 from notifiers.email import EmailNotifier
 from tests.conftest import ROOT, run_nok
-from tests.test_mail import Handler
+from tests.test_mail import Handler, smtp  # noqa: F401 - smtp: the real SMTP server fixture
 from tests.test_serve import free_port
 
 REGION = "region-2025"
@@ -64,15 +64,6 @@ def report(**fields) -> None:
     if path := os.environ.get("NOK_FAULT_REPORT"):
         with open(path, "a", encoding="utf-8") as out:
             out.write(json.dumps(fields, ensure_ascii=False) + "\n")
-
-
-@pytest.fixture
-def smtp():
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
