@@ -28,11 +28,15 @@ def date_long(day: dt.date) -> str:
     return format_date(day, format="long", locale=_RU)
 
 
+def agree(count: int, one: str, few: str, many: str) -> str:
+    """The form of a word that agrees with ``count`` by babel's CLDR plural rules for Russian:
+    nouns («пункт», «пункта», «пунктов») and verbs alike («требует», «требуют», «требуют»)."""
+    return {"one": one, "few": few}.get(_RU.plural_form(abs(count)), many)
+
+
 def plural(count: int, one: str, few: str, many: str) -> str:
-    """«1 пункт», «3 пункта», «5 пунктов» — by babel's CLDR plural rules for Russian."""
-    form = _RU.plural_form(abs(count))
-    word = {"one": one, "few": few}.get(form, many)
-    return f"{count} {word}"
+    """«1 пункт», «3 пункта», «5 пунктов», «21 пункт»."""
+    return f"{count} {agree(count, one, few, many)}"
 
 
 def days_phrase(due: dt.date, today: dt.date) -> str:
@@ -42,5 +46,4 @@ def days_phrase(due: dt.date, today: dt.date) -> str:
         return "срок сегодня"
     if left < 0:
         return "просрочено на " + plural(-left, "день", "дня", "дней")
-    verb = "остался" if _RU.plural_form(left) == "one" else "осталось"
-    return f"{verb} {plural(left, 'день', 'дня', 'дней')}"
+    return f"{agree(left, 'остался', 'осталось', 'осталось')} {plural(left, 'день', 'дня', 'дней')}"

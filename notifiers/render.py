@@ -6,6 +6,7 @@ records on the message, never a blank in someone's email.
 
 from __future__ import annotations
 
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,24 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from notifiers.base import Attachment, Message
 
 TEMPLATES = Path(__file__).with_name("templates")
+WIDTH = 72  # plain-text lines, as mail readers expect
+
+
+def wrap(text: str, first: str = "", rest: str = "") -> str:
+    """A plain-text paragraph with a hanging indent: a 200-character plan title or list of
+    documents reads as a block under its label. Words, links and hyphenated words
+    («План-график») are never split."""
+    return textwrap.fill(text, width=WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                       autoescape=select_autoescape(enabled_extensions=("html.j2",)),
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                      autoescape=select_autoescape(enabled_extensions=("html.j2",)),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["wrap"] = wrap
+    return env
 
 
 def render_digest(context: dict[str, Any], *, to_address: str, message_id: str,

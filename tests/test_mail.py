@@ -89,7 +89,20 @@ def subject(message) -> str:
 
 
 def text_of(message) -> str:
-    return next(p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == "text/plain")
+    return part_of(message, "text/plain")
+
+
+def html_of(message) -> str:
+    return part_of(message, "text/html")
+
+
+def part_of(message, content_type: str) -> str:
+    return next(p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == content_type)
+
+
+def flat(text: str) -> str:
+    """Text with its line breaks undone, to find a phrase wrapped over lines."""
+    return " ".join(text.split())
 
 
 def by_address(messages) -> dict[str, email.message.Message]:
@@ -109,9 +122,11 @@ def test_a_season_of_digests(engine, smtp, tmp_path):
     assert set(mails) == {"sovet@orenburg-raion.example.org", "operator@noko-operator.example.org",
                           "uo@orenburg-raion.example.org"}
     sovet = mails["sovet@orenburg-raion.example.org"]
-    assert subject(sovet) == "Напоминание: 1 пункт, ближайший срок 30 сентября 2024\u202fг."
+    assert subject(sovet) == ("Напоминание: 1 пункт по плану orenburg-raion-2024, "
+                              "ближайший срок 30 сентября 2024\u202fг.")
     body = text_of(sovet)
     assert "Здравствуйте, Общественный совет!" in body
+    assert "Сводка на 17 сентября 2024\u202fг.: требуют внимания 2 пункта." in body
     assert "Пункт I.1: Заседания общественного совета №1" in body
     assert "Срок: 30 сентября 2024\u202fг. — осталось 13 дней" in body
     assert "Нужен документ: Протокол об утверждении перечня организаций" in body
@@ -119,22 +134,25 @@ def test_a_season_of_digests(engine, smtp, tmp_path):
     assert "План загружен, ваши пункты: новые пункты: I.1, I.2, II.4, II.5, III.1" in body
     ics = next(p for p in sovet.walk() if p.get_content_type() == "text/calendar").get_payload(decode=True)
     assert b"DTSTART;VALUE=DATE:20240930" in ics and b"UID:nok-ob-" in ics
-    assert subject(mails["uo@orenburg-raion.example.org"]) == "Изменения в плане: проверьте свои пункты"
+    assert subject(mails["uo@orenburg-raion.example.org"]) == \
+        "Изменения в плане orenburg-raion-2024: проверьте свои пункты"
+    assert "требует внимания 1 пункт." in text_of(mails["uo@orenburg-raion.example.org"])
 
     # 18.09: nothing new for anybody — no mail at all.
     handler.messages.clear()
     assert run_day(engine, settings, ORENBURG, "2024-09-18").sent == 0
     assert handler.messages == []
 
-    # 01.10: I.1 and III.3 were due 30.09 — overdue, to their owners; a rejected protocol.
-    e = submit(engine, None, plan_id=ORENBURG, item="I.2", by="sovet", now=at("2024-09-30"),
+    # 01.10: I.1 and III.3 were due 30.09 — overdue, to their owners; a contract for I.2,
+    # sent once its quarter opened (08:00, before the plan's hour), rejected.
+    e = submit(engine, None, plan_id=ORENBURG, item="I.2", by="sovet", now=at("2024-10-01", 3),
                url="https://example.org/dogovor")
-    review(engine, evidence_id=e.id, accept=False, reason="договор без подписи", by="uo", now=at("2024-09-30"))
+    review(engine, evidence_id=e.id, accept=False, reason="договор без подписи", by="uo", now=at("2024-10-01", 3))
     handler.messages.clear()
     run_day(engine, settings, ORENBURG, "2024-10-01")
     mails = by_address(handler.messages)
     assert subject(mails["sovet@orenburg-raion.example.org"]) == \
-        "Просрочено: 1 пункт — загрузите документы как можно скорее"
+        "Просрочено: 1 пункт по плану orenburg-raion-2024 — загрузите документы как можно скорее"
     body = text_of(mails["sovet@orenburg-raion.example.org"])
     assert "Срок: 30 сентября 2024\u202fг. — просрочено на 1 день" in body
     assert "Документ отклонён" in body and "Причина: договор без подписи" in body
@@ -144,8 +162,14 @@ def test_a_season_of_digests(engine, smtp, tmp_path):
     run_day(engine, settings, ORENBURG, "2024-10-08")
     mails = by_address(handler.messages)
     assert set(mails) == {"uo@orenburg-raion.example.org", "sovet@orenburg-raion.example.org"}
-    assert subject(mails["uo@orenburg-raion.example.org"]).startswith("Эскалация:")
-    assert "Эскалировано вам: исполнители не представили документы" in text_of(mails["uo@orenburg-raion.example.org"])
+    assert subject(mails["uo@orenburg-raion.example.org"]) == \
+        "Эскалация: просрочены документы по плану orenburg-raion-2024 — 1 пункт, нужны ваши меры"
+    body = text_of(mails["uo@orenburg-raion.example.org"])
+    assert "Эскалировано вам: исполнители не представили документы" in body
+    # Whom to chase, and where: the owner from the plan's directory.
+    assert "Исполнитель: Общественный совет <sovet@orenburg-raion.example.org>" in body
+    assert "Исполнитель: Организация-оператор <operator@noko-operator.example.org>" in \
+        text_of(mails["sovet@orenburg-raion.example.org"])
 
 
 def test_at_most_one_mail_a_day(engine, smtp, tmp_path):
@@ -154,13 +178,16 @@ def test_at_most_one_mail_a_day(engine, smtp, tmp_path):
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
     run_day(engine, settings, ORENBURG, "2024-09-17")
     first = len(handler.messages)
-    e = submit(engine, None, plan_id=ORENBURG, item="I.2", by="sovet", now=at("2024-09-17", 8),
+    # I.1: open now (a document for I.2 would be dated before its quarter opens — refused)
+    e = submit(engine, None, plan_id=ORENBURG, item="I.1", by="sovet", now=at("2024-09-17", 8),
                url="https://example.org/d")
     review(engine, evidence_id=e.id, accept=False, reason="не тот документ", by="uo", now=at("2024-09-17", 8))
     assert run_day(engine, settings, ORENBURG, "2024-09-17", 9).sent == 0  # waits for tomorrow's digest
     assert len(handler.messages) == first
     assert run_day(engine, settings, ORENBURG, "2024-09-18").sent == 1
     assert "Причина: не тот документ" in text_of(handler.messages[-1])
+    assert subject(handler.messages[-1]) == \
+        "Отклонён 1 документ по плану orenburg-raion-2024 — загрузите исправленный"
 
 
 def test_temporary_failure_then_success(engine, smtp, tmp_path):
@@ -403,3 +430,225 @@ def test_digests_wait_for_the_plans_hour(engine, smtp, tmp_path):
     sovet = by_address(handler.messages)["sovet@orenburg-raion.example.org"]
     body = text_of(sovet)
     assert "Скоро срок" in body and "Изменения в плане" in body  # one digest, both
+
+
+# --- issue 10, item 11: mail text a person reads without stumbling ------------------------
+
+YUZHNO = "yuzhno-sakhalinsk-2014-2016"
+IMC = "imc-2024"
+# A second, short-titled plan of the same district: the department (same address as in
+# orenburg-raion-2024) owns 1.2; 1.1 is owned by the IMC, a methodologist without an address
+# and each school of the group.
+IMC_PLAN = """\
+id: imc-2024
+title: План ИМЦ на 2024 год
+period: 2024
+timezone: Asia/Yekaterinburg
+coordinator: uo
+directory:
+  - id: uo
+    name: Управление образования
+    email: uo@orenburg-raion.example.org
+  - id: imc
+    name: МКУ «ИМЦ»
+    email: imc@orenburg-raion.example.org
+    escalates_to: uo
+  - id: metodist
+    name: Методист ИМЦ
+    escalates_to: uo
+groups:
+  - id: schools
+    name: Школы района
+    escalates_to: uo
+organisations:
+  - id: sosh-1
+    name: МБОУ «СОШ № 1»
+    group: schools
+    email: sosh1@orenburg-raion.example.org
+sections:
+  - number: "1."
+    title: Анкетирование
+    items:
+      - number: "1"
+        title: Анкетирование родителей
+        deadline: До 30.09.2024
+        owners: [imc, metodist, "@schools"]
+        results: [Отчёт об анкетировании]
+      - number: "2"
+        title: Приказ о проведении анкетирования
+        deadline: До 01.10.2024
+        owners: [uo]
+        results: [Приказ]
+"""
+ORENBURG_TITLE = ("План-график проведения независимой оценки качества образовательной деятельности организаций, "
+                  "осуществляющих образовательную деятельность на территории муниципального образования "
+                  "Оренбургский район в 2024 году")
+
+
+def two_plans_day(engine, settings: Settings, day: str):
+    now = at(day)
+    for plan_id in (ORENBURG, IMC):
+        sweep.sweep_plan(engine, plan_id, now)
+    return dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, now)
+
+
+def test_counts_agree_with_their_verbs(engine, smtp, tmp_path):
+    """«требует внимания 1 пункт», «требуют внимания 4 пункта», «требуют внимания 12 пунктов»."""
+    handler, port = smtp
+    plans.load(engine, PLANS / f"{YUZHNO}.yaml", actor=None, now=at("2014-09-01"))
+    run_day(engine, settings_for(tmp_path, port), YUZHNO, "2014-10-03")
+    mails = by_address(handler.messages)
+    intro = {address.split("@")[0]: text_of(m).split("\n")[2] for address, m in mails.items()}
+    assert intro["sovet"] == "Сводка на 3 октября 2014\u202fг.: требует внимания 1 пункт."
+    assert intro["sosh1"] == "Сводка на 3 октября 2014\u202fг.: требуют внимания 4 пункта."
+    assert intro["departament"] == "Сводка на 3 октября 2014\u202fг.: требуют внимания 12 пунктов."
+    assert subject(mails["departament@yuzhno-sakhalinsk.example.org"]) == \
+        f"Эскалация: просрочены документы по плану {YUZHNO} — 11 пунктов, нужны ваши меры"
+    assert subject(mails["sosh1@yuzhno-sakhalinsk.example.org"]) == \
+        f"Напоминание: 3 пункта по плану {YUZHNO}, ближайший срок 5 октября 2014\u202fг."
+    assert "требует внимания 1 пункт." in flat(html_of(mails["sovet@yuzhno-sakhalinsk.example.org"]))
+
+
+def test_the_plan_title_once_per_plan_and_readable(engine, smtp, tmp_path):
+    handler, port = smtp
+    plans.load(engine, PLANS / f"{YUZHNO}.yaml", actor=None, now=at("2014-09-01"))
+    run_day(engine, settings_for(tmp_path, port), YUZHNO, "2014-10-03")
+    departament = by_address(handler.messages)["departament@yuzhno-sakhalinsk.example.org"]
+    title = ("ПЛАН мероприятий по формированию независимой системы оценки качества работы муниципальных "
+             "образовательных организаций городского округа «Город Южно-Сахалинск»")
+    text, html = text_of(departament), html_of(departament)
+    assert text.count("* Пункт ") == 11 and text.count("* План загружен") == 1  # twelve entries …
+    assert flat(text).count(title) == 1 and html.count(title) == 1  # … under the title said once
+    assert f"Код плана: {YUZHNO}" in text  # the subject's name for the plan, tied to its title
+    assert f"<h2 style=\"font-size: 1.15em; margin: 1.5em 0 0.2em\">{title}</h2>" in html
+    # Plain text at 72 columns: long titles and documents wrap under their label; links stay whole.
+    assert [line for line in text.splitlines() if len(line) > 72 and "https://" not in line] == []
+    assert "  Исполнитель: МАОУ «Гимназия № 3»\n    <gimnaziya3@yuzhno-sakhalinsk.example.org>\n" in text
+    assert "  Нужен документ: Обеспечение эффективного внедрения независимой системы\n    оценки" in text
+
+
+def test_a_digest_of_two_plans(engine, smtp, tmp_path, write_plan):
+    """One mail for the department, each plan's title once with its items under it, and
+    subjects that name the plan: a short title as is, a long one by the plan's id."""
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    plans.load(engine, write_plan(IMC_PLAN), actor=None, now=at("2024-09-17"))
+
+    # 17.09: the department's reminder in the IMC plan, and both plans' news, in one mail.
+    two_plans_day(engine, settings, "2024-09-17")
+    uo = [m for m in handler.messages if "uo@orenburg-raion.example.org" in m["To"]]
+    assert len(uo) == 1
+    assert subject(uo[0]) == ("Напоминание: 1 пункт по плану «План ИМЦ на 2024 год», ближайший срок "
+                              "1 октября 2024\u202fг. (в сводке ещё план orenburg-raion-2024)")
+    text = text_of(uo[0])
+    assert "Сводка на 17 сентября 2024\u202fг.: требуют внимания 3 пункта в 2 планах." in text
+    # The most urgent plan first, each item under its own plan's title.
+    assert text.index("План ИМЦ на 2024 год\n====") < text.index("Пункт 1.2: Приказ о проведении анкетирования") \
+        < text.index("новые пункты: 1.2") < text.index("План-график проведения") < text.index("новые пункты: III.2")
+    assert flat(text).count(ORENBURG_TITLE) == 1 and text.count("План ИМЦ на 2024 год") == 1
+    assert "Код плана: orenburg-raion-2024" in text and "Код плана: imc-2024" not in text
+    imc = by_address(handler.messages)["imc@orenburg-raion.example.org"]
+    assert subject(imc) == "Напоминание: 1 пункт по плану «План ИМЦ на 2024 год», ближайший срок " \
+                           "30 сентября 2024\u202fг."
+
+    # 08.10: escalations from both plans — still one mail, naming whom to chase and where.
+    handler.messages.clear()
+    two_plans_day(engine, settings, "2024-10-08")
+    uo = [m for m in handler.messages if "uo@orenburg-raion.example.org" in m["To"]]
+    assert len(uo) == 1
+    assert subject(uo[0]) == "Эскалация: просрочены документы по 2 планам — 4 пункта, нужны ваши меры"
+    text, html = text_of(uo[0]), html_of(uo[0])
+    assert "требуют внимания 4 пункта в 2 планах." in text
+    assert "Исполнитель: Общественный совет <sovet@orenburg-raion.example.org>" in text
+    # Two owners of one item: both listed; one has no address in the directory, and says so.
+    assert ("* Пункт 1.1: Анкетирование родителей\n"
+            "  Срок: 30 сентября 2024\u202fг. — просрочено на 8 дней\n"
+            "  Нужен документ: Отчёт об анкетировании\n"
+            "  Исполнители:\n"
+            "    МКУ «ИМЦ» <imc@orenburg-raion.example.org>\n"
+            "    Методист ИМЦ (адрес почты не указан)\n\n") in text  # the group «@schools» is no owner here
+    assert ("* Пункт 1.1: Анкетирование родителей (МБОУ «СОШ № 1»)\n"
+            "  Срок: 30 сентября 2024\u202fг. — просрочено на 8 дней\n"
+            "  Нужен документ: Отчёт об анкетировании\n"
+            "  Исполнитель: МБОУ «СОШ № 1» <sosh1@orenburg-raion.example.org>\n\n") in text
+    assert ('<br>Исполнители: МКУ «ИМЦ», <a href="mailto:imc@orenburg-raion.example.org">'
+            'imc@orenburg-raion.example.org</a>; Методист ИМЦ (адрес почты не указан)') in html
+    # The department's own overdue item names no «Исполнитель»: the reader is the owner.
+    own = text[text.index("Пункт 1.2: Приказ"):]
+    assert "Исполнител" not in own.split("\n\n")[0]
+
+
+def test_rejections_agree_with_their_count(engine, smtp, tmp_path):
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
+    run_day(engine, settings, ORENBURG, "2024-09-17")
+    for attempt in (1, 2):  # a protocol refused, sent again the same day, refused again
+        e = submit(engine, None, plan_id=ORENBURG, item="I.1", by="sovet", now=at("2024-09-17", 8),
+                   url=f"https://example.org/protocol-{attempt}")
+        review(engine, evidence_id=e.id, accept=False, reason="без подписи", by="uo", now=at("2024-09-17", 8))
+    handler.messages.clear()
+    run_day(engine, settings, ORENBURG, "2024-09-18")
+    sovet = by_address(handler.messages)["sovet@orenburg-raion.example.org"]
+    assert subject(sovet) == "Отклонены 2 документа по плану orenburg-raion-2024 — загрузите исправленные"
+    assert text_of(sovet).count("Причина: без подписи") == 2
+
+
+def test_subject_and_intro_wording_by_count():
+    """CLDR plural rules past the counts a test plan reaches: 21 agrees like 1, 22 like 2, 111 like 5."""
+    from nok_workflow.services.digest import Entry, digest_context
+
+    day = dt.date(2024, 9, 17)
+
+    def digest(n: int, plan_ids: tuple[str, ...] = ("p",), title: str = "План НОКО", kind: str = "reminder"):
+        return digest_context("Отдел", day, [
+            Entry(kind=kind, step=3, plan=title, plan_id=plan_ids[i % len(plan_ids)], key=f"1.{i}", title="Пункт",
+                  due=day + dt.timedelta(days=3)) for i in range(n)])
+
+    for n, verb, noun in ((1, "требует", "1 пункт"), (21, "требует", "21 пункт"), (22, "требуют", "22 пункта"),
+                          (111, "требуют", "111 пунктов")):
+        assert digest(n)["intro"] == f"Сводка на 17 сентября 2024\u202fг.: {verb} внимания {noun}."
+    assert digest(21, kind="rejected")["subject"] == \
+        "Отклонён 21 документ по плану «План НОКО» — загрузите исправленные"
+    assert digest(5, kind="rejected")["subject"] == \
+        "Отклонено 5 документов по плану «План НОКО» — загрузите исправленные"
+    # Two plans with one title (this year's and next year's) are told apart by their ids.
+    both = digest(2, plan_ids=("noko-2024", "noko-2025"))
+    assert both["subject"] == "Напоминание: 2 пункта по 2 планам, ближайший срок 20 сентября 2024\u202fг."
+    assert [p["code"] for p in both["plans"]] == ["noko-2024", "noko-2025"]
+    assert digest(3, title="Я" * 61)["subject"] == "Напоминание: 3 пункта по плану p, ближайший срок 20 сентября " \
+                                                     "2024\u202fг."
+    assert digest(1, plan_ids=("a", "b"), kind="plan_changed")["subject"] == \
+        "Изменения в плане «План НОКО»: проверьте свои пункты"
+    assert digest(2, plan_ids=("a", "b"), kind="plan_changed")["subject"] == \
+        "Изменения в 2 планах: проверьте свои пункты"
+
+
+def test_what_the_mails_list_is_read_in_one_query(engine, tmp_path):
+    """Escalations with their owners included: one statement for all claimed mails, not one per row."""
+    from sqlalchemy import event
+
+    from nok_workflow.services.letters import entries
+    from nok_workflow.tokens import secret
+
+    plans.load(engine, PLANS / f"{YUZHNO}.yaml", actor=None, now=at("2014-09-01"))
+    sweep.sweep_plan(engine, YUZHNO, at("2014-10-03"))
+    dispatch_service.assemble(engine, at("2014-10-03"))
+    settings = Settings(home=tmp_path / ".nok")
+    with Session(engine) as session:
+        ids = list(session.execute(select(Mail.id)).scalars())
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *rest) -> None:  # noqa: ANN001
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            listed = entries(session, ids, settings, secret(settings.home))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(ids) == 6 and len(statements) == 1
+    escalated = [e for found in listed.values() for e in found if e.kind == "escalation" and not e.owner]
+    assert {c.name for e in escalated for c in e.late_owners} == {"МАОУ «СОШ № 1»", "МАОУ «Гимназия № 3»",
+                                                                   "МБДОУ «Детский сад № 12»"}

@@ -107,8 +107,8 @@ def test_outbox_commands(home, tmp_path):
     mails = json.loads(nok(home, "outbox", "list", "--json").stdout)
     assert {m["status"] for m in mails} == {"sent"} and {m["day"] for m in mails} == {"2024-09-17"}
     shown = nok(home, "outbox", "show", str(mails[0]["id"]))
-    assert "Тема: Изменения в плане: проверьте свои пункты" in shown.stdout
-    assert "plan_changed" in shown.stdout
+    assert "Тема: Изменения в плане orenburg-raion-2024: проверьте свои пункты" in shown.stdout
+    assert "изменение плана, план orenburg-raion-2024, пункт — → uo: отправлено" in shown.stdout
     assert nok(home, "outbox", "show", "999").stderr.strip() == "outbox: письма №999 нет"
     assert "снова в очереди: 0" in nok(home, "outbox", "retry").stdout
 

@@ -64,8 +64,10 @@ def show(mail_id: int = typer.Argument(..., help="№ письма"),
     console.print(f"Тема: {data['subject'] or '—'}", markup=False)
     console.print(f"Ответ: {data['response'] or data['error'] or '—'}", markup=False)
     for row in data["rows"]:
-        console.print(f"  {MESSAGE_KINDS.get(row['kind'], row['kind'])} ({row['step']}), план {row['plan']}, "
-                      f"пункт {row['item'] or '—'} → {row['recipient']}: {ROW_STATES[row['status']]}", markup=False)
+        step = {"reminder": f" за {row['step']} дн. до срока", "escalation": f", уровень {row['step']}"}
+        console.print(f"  {MESSAGE_KINDS.get(row['kind'], row['kind'])}{step.get(row['kind'], '')}, "
+                      f"план {row['plan']}, пункт {row['item'] or '—'} → {row['recipient']}: "
+                      f"{ROW_STATES[row['status']]}", markup=False)
 
 
 @app.command("retry")

@@ -1,12 +1,21 @@
-"""A person's daily digest: their items that need attention, grouped and sorted (pure)."""
+"""A person's daily digest: their items that need attention, by plan and group, sorted (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from nok_workflow.text import date_long, days_phrase, plural
+from nok_workflow.text import agree, date_long, days_phrase, plural
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Someone from a plan's directory, as the reader can reach them."""
+
+    name: str
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -16,6 +25,7 @@ class Entry:
     kind: str  # reminder | escalation | rejected | plan_changed
     step: int
     plan: str  # the plan's title
+    plan_id: str
     key: str | None
     title: str | None
     obligation: int | None = None
@@ -27,6 +37,7 @@ class Entry:
     reason: str | None = None
     link: str | None = None
     new: bool = False  # the first reminder of this deadline: it goes into the .ics attachment
+    late_owners: tuple[Contact, ...] = ()  # escalated to the reader: the owners who have not delivered
 
 
 GROUPS = (
@@ -37,6 +48,13 @@ GROUPS = (
     ("rejected", "Документ отклонён"),
     ("plan_changed", "Изменения в плане"),
 )
+_RANK = {group: rank for rank, (group, _) in enumerate(GROUPS)}
+
+# Longer titles are named by the plan's id in subjects. НОКО plan titles share a long
+# generic opening («План-график проведения независимой оценки качества…») and differ
+# at the end (territory, year): a cut title would not tell two plans apart, the id does,
+# and the reader meets it again in the digest («Код плана») and in every upload link.
+SUBJECT_TITLE_MAX = 60
 
 
 def group_of(entry: Entry, day: dt.date) -> str:
@@ -47,39 +65,93 @@ def group_of(entry: Entry, day: dt.date) -> str:
     return entry.kind
 
 
+def plan_names(entries: list[Entry]) -> dict[str, str]:
+    """How subjects name each plan of a digest: «its title» when short, else its id — and
+    the id when two plans share a title (e.g. this year's plan and next year's)."""
+    titles = {e.plan_id: e.plan for e in entries}
+    shared = {t for t, n in Counter(titles.values()).items() if n > 1}
+    return {plan_id: f"«{t}»" if len(t) <= SUBJECT_TITLE_MAX and t not in shared else plan_id
+            for plan_id, t in titles.items()}
+
+
 def digest_context(name: str, day: dt.date, entries: list[Entry]) -> dict[str, Any]:
-    groups = []
-    for group, title in GROUPS:
-        members = sorted((e for e in entries if group_of(e, day) == group),
-                         key=lambda e: (e.due or dt.date.max, e.plan, e.key or "", e.org or ""))
-        if members:
-            groups.append({"title": title, "lines": [_line(e, day) for e in members]})
-    return {"name": name, "day": date_long(day), "groups": groups, "subject": subject(entries, day),
-            "intro": f"Сводка на {date_long(day)}: требуют внимания "
-                     f"{plural(len(entries), 'пункт', 'пункта', 'пунктов')}."}
+    names = plan_names(entries)
+    count, plans = len(entries), len(names)
+    where = f" в {plural(plans, 'плане', 'планах', 'планах')}" if plans > 1 else ""
+    return {"name": name, "day": date_long(day), "subject": subject(entries, day),
+            "intro": f"Сводка на {date_long(day)}: {agree(count, 'требует', 'требуют', 'требуют')} "
+                     f"внимания {plural(count, 'пункт', 'пункта', 'пунктов')}{where}.",
+            "plans": _sections(entries, day, names)}
+
+
+def _sections(entries: list[Entry], day: dt.date, names: dict[str, str]) -> list[dict[str, Any]]:
+    """One section per plan, its title said once; the plan with the most urgent items first."""
+    by_plan: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_plan.setdefault(e.plan_id, []).append(e)
+    sections = []
+    for plan_id, members in by_plan.items():
+        groups = []
+        for group, title in GROUPS:
+            lines = sorted((e for e in members if group_of(e, day) == group),
+                           key=lambda e: (e.due or dt.date.max, e.key or "", e.org or ""))
+            if lines:
+                groups.append({"title": title, "lines": [_line(e, day) for e in lines]})
+        title = members[0].plan
+        rank = min(_RANK[group_of(e, day)] for e in members)
+        code = plan_id if names[plan_id] == plan_id else None  # how the subject named it
+        sections.append(((rank, title, plan_id), {"title": title, "code": code, "groups": groups}))
+    return [section for _, section in sorted(sections, key=lambda s: s[0])]
 
 
 def _line(e: Entry, day: dt.date) -> dict[str, Any]:
-    return {"plan": e.plan, "key": e.key or "", "title": e.title or "", "org": e.org,
+    return {"key": e.key or "", "title": e.title or "", "org": e.org,
             "obligation": e.obligation or 0, "due": e.due.isoformat() if e.due else None,
             "due_text": date_long(e.due) if e.due else "", "days_text": days_phrase(e.due, day) if e.due else "",
-            "documents": e.documents, "reason": e.reason, "link": e.link}
+            "documents": e.documents, "reason": e.reason, "link": e.link,
+            "owners": [{"name": c.name, "email": c.email} for c in e.late_owners] if not e.owner else []}
 
 
 def subject(entries: list[Entry], day: dt.date) -> str:
-    """What to do and by when."""
+    """What to do, by when, and in which plan."""
     kinds = {group_of(e, day) for e in entries}
+    names = plan_names(entries)
     work = [e for e in entries if e.kind in ("reminder", "escalation")]
-    count = plural(len(work), "пункт", "пункта", "пунктов")
+    rejected = [e for e in entries if e.kind == "rejected"]
+    told = work if kinds & {"escalated", "overdue", "today", "soon"} else rejected or entries
+    return _action(kinds, told, names) + _also(names, told)
+
+
+def _action(kinds: set[str], told: list[Entry], names: dict[str, str]) -> str:
+    n, on = len(told), _on(told, names)
+    count = plural(n, "пункт", "пункта", "пунктов")
     if "escalated" in kinds:
-        return f"Эскалация: просрочены документы по плану — {count}, нужны ваши меры"
+        return f"Эскалация: просрочены документы {on} — {count}, нужны ваши меры"
     if "overdue" in kinds:
-        return f"Просрочено: {count} — загрузите документы как можно скорее"
+        return f"Просрочено: {count} {on} — загрузите документы как можно скорее"
     if "today" in kinds:
-        return f"Срок сегодня: {count} — загрузите документы до конца дня"
+        return f"Срок сегодня: {count} {on} — загрузите документы до конца дня"
     if "soon" in kinds:
-        nearest = min(e.due for e in work if e.due)
-        return f"Напоминание: {count}, ближайший срок {date_long(nearest)}"
+        return f"Напоминание: {count} {on}, ближайший срок {date_long(min(e.due for e in told if e.due))}"
     if "rejected" in kinds:
-        return "Документ отклонён — загрузите исправленный"
-    return "Изменения в плане: проверьте свои пункты"
+        return (f"{agree(n, 'Отклонён', 'Отклонены', 'Отклонено')} {plural(n, 'документ', 'документа', 'документов')}"
+                f" {on} — загрузите {'исправленный' if n == 1 else 'исправленные'}")
+    plans = list(names.values())
+    where = f"плане {plans[0]}" if len(plans) == 1 else plural(len(plans), "плане", "планах", "планах")
+    return f"Изменения в {where}: проверьте свои пункты"
+
+
+def _on(told: list[Entry], names: dict[str, str]) -> str:
+    """«по плану «Тестовый план»», «по 2 планам»."""
+    plans = list(dict.fromkeys(e.plan_id for e in told))
+    return f"по плану {names[plans[0]]}" if len(plans) == 1 else \
+        f"по {plural(len(plans), 'плану', 'планам', 'планам')}"
+
+
+def _also(names: dict[str, str], told: list[Entry]) -> str:
+    """The digest's other plans, so a subject naming one plan does not hide another."""
+    rest = [name for plan_id, name in names.items() if plan_id not in {e.plan_id for e in told}]
+    if not rest:
+        return ""
+    return f" (в сводке ещё план {rest[0]})" if len(rest) == 1 else \
+        f" (в сводке ещё {plural(len(rest), 'план', 'плана', 'планов')})"

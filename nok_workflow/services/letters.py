@@ -6,16 +6,19 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 from email.utils import parseaddr
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlmodel import Session
 
 from nok_workflow.expand import obligation_owners
 from nok_workflow.ical import Deadline, calendar_bytes
-from nok_workflow.services.digest import Entry, digest_context
+from nok_workflow.plan.compiled import ALL_OF_GROUP
+from nok_workflow.services.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
-from nok_workflow.store.models import Item, Mail, Obligation, Outbox, Party, Plan
+from nok_workflow.store.models import NO_ORG, Item, Mail, Obligation, Outbox, Party, Plan
 from nok_workflow.tokens import upload_link
 from notifiers import Attachment, Message
 from notifiers.render import render_digest
@@ -32,22 +35,39 @@ def new_message_id(mail_from: str) -> str:
 
 
 def entries(session: Session, mail_ids: list[int], settings: Settings, key: bytes) -> dict[int, list[Entry]]:
-    """What each mail lists, for all the claimed mails in one query (not one per row)."""
-    org = aliased(Party)
+    """What each mail lists, for all the claimed mails in one query (not one per row).
+
+    An escalation names the owners who have not delivered, so the person it went to can
+    reach them: an organisation's obligation has one, its `org`; any other comes back once
+    per person or unit among its item's owners (`late`). Other rows come back once.
+    """
+    org, late = aliased(Party), aliased(Party)
+    ref = _elements(Item.owners, session.get_bind().dialect.name)
     rows = session.execute(
-        select(Outbox, Obligation, Item, Plan.title, org.name)
+        select(Outbox, Obligation, Item, Plan.title, org.name, org.email, late.name, late.email)
         .join(Plan, Plan.id == Outbox.plan_id)
         .outerjoin(Obligation, Obligation.id == Outbox.obligation_id)
         .outerjoin(Item, Item.id == Obligation.item_id)
         .outerjoin(org, (org.plan_id == Outbox.plan_id) & (org.id == Obligation.org_id))
-        .where(Outbox.mail_id.in_(mail_ids)).order_by(Outbox.id)
+        # as obligation_owners(): the item's people and units, not its «@group» of organisations
+        .outerjoin(ref, (Outbox.kind == "escalation") & (Obligation.org_id == NO_ORG)
+                   & ~ref.c.value.startswith(ALL_OF_GROUP))
+        .outerjoin(late, (late.plan_id == Outbox.plan_id) & (late.id == ref.c.value))
+        .where(Outbox.mail_id.in_(mail_ids)).order_by(Outbox.id, late.name)
     ).all()
-    found: dict[int, list[Entry]] = defaultdict(list)
-    for row, ob, item, plan_title, org_name in rows:
+    built: dict[int, tuple[int, dict[str, Any]]] = {}  # outbox row id → (mail id, the entry's fields)
+    late_owners: dict[int, list[Contact]] = defaultdict(list)  # escalation's row id → its owners
+    for row, ob, item, plan_title, org_name, org_email, late_name, late_email in rows:
+        if row.kind == "escalation":
+            name, email = (org_name, org_email) if org_name is not None else (late_name, late_email)
+            if name is not None:
+                late_owners[row.id].append(Contact(name, email))
+        if row.id in built:
+            continue  # the same escalation again, for its next owner
         owners = obligation_owners(ob.org_id, item.owners) if ob else []
         linked = row.kind == "rejected" or (row.kind in ("reminder", "escalation") and row.recipient in owners)
-        found[row.mail_id].append(Entry(
-            kind=row.kind, step=row.step, plan=plan_title, obligation=row.obligation_id,
+        built[row.id] = row.mail_id, dict(
+            kind=row.kind, step=row.step, plan=plan_title, plan_id=row.plan_id, obligation=row.obligation_id,
             key=item.key if item else row.details.get("item"),
             title=item.title if item and row.kind != "plan_changed" else row.details.get("title"),
             period=ob.period if ob else None, org=org_name,
@@ -55,8 +75,19 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
             due=ob.due if ob else None, owner=row.recipient in owners, reason=row.details.get("reason"),
             new=bool(row.details.get("new")),
             link=upload_link(settings.base_url, key, row.plan_id, row.recipient) if linked else None,
-        ))
+        )
+    found: dict[int, list[Entry]] = defaultdict(list)
+    for row_id, (mail_id, fields) in built.items():
+        found[mail_id].append(Entry(**fields, late_owners=tuple(late_owners.get(row_id, ()))))
     return found
+
+
+def _elements(array: ColumnElement[Any], dialect: str) -> TableValuedAlias:
+    """The strings of a JSON array column as rows (`value`), joined to the row they belong
+    to: LATERAL on PostgreSQL; SQLite's json_each sees the tables left of it by itself."""
+    if dialect == "postgresql":
+        return func.json_array_elements_text(array).table_valued("value").lateral()
+    return func.json_each(array).table_valued("value")
 
 
 def build(mail: Mail, listed: list[Entry], now: dt.datetime) -> Message:
