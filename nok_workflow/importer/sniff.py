@@ -2,6 +2,8 @@
 
 A PDF, a scan, an old .doc or an Excel table must be named as such in the refusal — read as
 text, each would only get «файл не в кодировке UTF-8», which sends the user the wrong way.
+The recognition is shared with the evidence intake (`nok_workflow.filekinds`); what is kept
+here is the importer's policy: what the file is called and what to do instead.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import filetype
+from nok_workflow import filekinds
+from nok_workflow.filekinds import DOC, DOCM, DOCX, DOTX, ENCRYPTED, EPUB, OLE_SIGNATURE, PPT, PPTX, XLS, XLSX
 
 HEAD_BYTES = 8192
-OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_SIGNATURE = b"PK"
+ZIP_SIGNATURE = b"PK"  # any zip, even an empty one: `describe_zip` looks inside
 _OLE_SCAN_BYTES = 8 * 1024 * 1024  # stream names sit in the directory sectors, near the start
 _SAVE_AS_DOCX = "откройте его в Word и сохраните как .docx («Файл → Сохранить как»)"
 _COPY_TO_WORD = "скопируйте таблицу плана в документ Word и сохраните его как .docx"
@@ -38,7 +40,7 @@ def describe(path: Path, head: bytes) -> Foreign | None:
         return _describe_ole(path)
     if head.startswith(ZIP_SIGNATURE):
         return None
-    if kind := filetype.guess(head):
+    if kind := filekinds.guess(head):
         return _by_filetype(kind.extension, kind.mime)
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith((b"<!doctype html", b"<html")):
         return Foreign("это HTML-страница", "сохраните документ в Word как .docx, а не как веб-страницу")
@@ -53,14 +55,16 @@ def describe_zip(archive: zipfile.ZipFile) -> Foreign | None:
     """The kind of a zip that is not a Word document, or None for a .docx (or a damaged one
     that still has `word/` in it: the container check names what is missing)."""
     names = set(archive.namelist())
-    if "word/document.xml" in names:
+    main = filekinds.main_part(names)
+    if main == DOCX:
         return _word_variant(archive)
-    if "xl/workbook.xml" in names:
+    if main == XLSX:
         return Foreign("это таблица Excel (.xlsx)", _COPY_TO_WORD)
-    if "ppt/presentation.xml" in names:
+    if main == PPTX:
         return Foreign("это презентация PowerPoint (.pptx)", _COPY_TO_WORD)
-    if "mimetype" in names:
-        return _open_document(_read_start(archive, "mimetype", 100).decode("ascii", errors="replace").strip())
+    if filekinds.MIMETYPE in names:
+        # Read short (it is quoted in the message); str.strip() also drops \x1c-\x1f, as it always has here.
+        return _open_document(filekinds.declared_mimetype(archive, 100).strip())
     if any(n.startswith("word/") for n in names):
         return None
     return Foreign("это zip-архив, а не документ .docx", _UNPACK)
@@ -68,7 +72,7 @@ def describe_zip(archive: zipfile.ZipFile) -> Foreign | None:
 
 def name_zip(head: bytes) -> Foreign:
     """A zip named without opening it, where any zip is wrong (a directory must be YAML)."""
-    kind = filetype.guess(head)
+    kind = filekinds.guess(head)
     if kind is not None and kind.extension == "docx":
         return Foreign("это документ Word (.docx)", "")
     return Foreign(f"это zip-архив или документ Office (.{kind.extension if kind else 'zip'})", "")
@@ -81,20 +85,14 @@ def message(foreign: Foreign, accepted: str = "импорт понимает .do
 def _word_variant(archive: zipfile.ZipFile) -> Foreign | None:
     """A .docm or .dotx has word/document.xml too, but python-docx refuses its content type."""
     try:
-        types = _read_start(archive, "[Content_Types].xml", 65536).decode("utf-8", errors="replace")
+        types = filekinds.read_start(archive, filekinds.CONTENT_TYPES, 65536)
     except KeyError:
         return None
-    if "macroEnabled" in types:
+    if filekinds.declares(types, DOCM):
         return Foreign("это документ Word с макросами (.docm)", "сохраните его в Word как обычный .docx")
-    if "wordprocessingml.template.main" in types:
+    if filekinds.declares(types, DOTX):
         return Foreign("это шаблон Word (.dotx)", "создайте по нему документ и сохраните его как .docx")
     return None
-
-
-def _read_start(archive: zipfile.ZipFile, name: str, size: int) -> bytes:
-    """At most ``size`` bytes of a member: a crafted archive may inflate any of them."""
-    with archive.open(name) as member:
-        return member.read(size)
 
 
 def _open_document(mimetype: str) -> Foreign:
@@ -102,7 +100,7 @@ def _open_document(mimetype: str) -> Foreign:
         return Foreign("это документ OpenDocument (.odt)", "сохраните его как .docx («Файл → Сохранить как»)")
     if mimetype.endswith("opendocument.spreadsheet"):
         return Foreign("это таблица OpenDocument (.ods)", _COPY_TO_WORD)
-    if mimetype == "application/epub+zip":
+    if mimetype == EPUB:
         return Foreign("это электронная книга (EPUB)", "нужен исходный документ плана (.docx)")
     return Foreign(f"это архив ({mimetype or 'zip'}), а не документ .docx", _UNPACK)
 
@@ -112,17 +110,14 @@ def _describe_ole(path: Path) -> Foreign:
     its streams (UTF-16 in the directory) tell them apart."""
     with path.open("rb") as handle:
         data = handle.read(_OLE_SCAN_BYTES)
-
-    def has(stream: str) -> bool:
-        return stream.encode("utf-16-le") in data
-
-    if has("EncryptedPackage"):
+    kind = filekinds.ole_kind(lambda stream: stream.encode("utf-16-le") in data)
+    if kind == ENCRYPTED:
         return Foreign("документ зашифрован паролем", "снимите пароль в Word и сохраните документ как .docx")
-    if has("WordDocument"):
+    if kind == DOC:
         return Foreign("это документ Word старого формата (.doc)", _SAVE_AS_DOCX)
-    if has("Workbook") or has("Book"):
+    if kind == XLS:
         return Foreign("это таблица Excel старого формата (.xls)", _COPY_TO_WORD)
-    if has("PowerPoint Document"):
+    if kind == PPT:
         return Foreign("это презентация PowerPoint старого формата (.ppt)", _COPY_TO_WORD)
     return Foreign("файл зашифрован паролем или это старый формат .doc",
                    "сохраните его в Word как .docx без пароля")
