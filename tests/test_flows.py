@@ -226,3 +226,27 @@ def test_the_server_accepts_its_clients_defaults(harness):
     with get_client(sync_client=True) as client:
         assert isinstance(client.read_task_runs(), list)
         assert isinstance(client.read_work_pools(), list)
+
+
+def test_dispatch_run_fails_with_the_reason_when_smtp_never_answers(store, monkeypatch):
+    """The circuit breaker's verdict is the run's result: a red run saying why, mails kept."""
+    import socket
+
+    from flows.dispatch_flow import dispatch_flow
+    from nok_workflow.store.models import Mail
+
+    load(store, "orenburg-raion-2024.yaml", "2024-09-17")
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # accepts connections (the kernel's backlog), never says a word
+    try:
+        monkeypatch.setenv("NOK_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("NOK_SMTP_PORT", str(hole.getsockname()[1]))
+        monkeypatch.setenv("NOK_SMTP_TIMEOUT", "1")
+        state = dispatch_flow(now="2024-09-17T05:00:00+00:00", return_state=True)
+    finally:
+        hole.close()
+    assert state.is_failed()
+    assert state.message.startswith("SMTP-сервер не отвечает (127.0.0.1:")
+    with Session(store) as session:
+        assert {m.status for m in session.execute(select(Mail)).scalars()} <= {"pending", "retry"}
