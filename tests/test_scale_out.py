@@ -79,6 +79,14 @@ class Cluster:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    def patch(self, path: str, body: dict) -> None:
+        request = urllib.request.Request(f"{self.api}{path}", data=json.dumps(body).encode(), method="PATCH",
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).close()
+
+    def delete(self, path: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.api}{path}", method="DELETE"), timeout=30).close()
+
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(f"{self.api}{path}", timeout=30) as response:
             return json.loads(response.read())
@@ -180,6 +188,13 @@ def test_scale_out_recipe_schedules_evidence_and_bursts(cluster):
     dispatch = cluster.deployment("nok-dispatch/nok-dispatch")
     wait_for("scheduled runs", lambda: any(r["auto_scheduled"] for r in cluster.runs(dispatch["id"]))
              and any(r["auto_scheduled"] for r in cluster.runs(plan_deployment["id"])), seconds=60)
+    # The plan's own daily run (09:00 in its zone) would run on the real clock and end the
+    # 2024 story below (runs before a plan's last run day are refused): switched off for it.
+    for schedule in plan_deployment["schedules"]:
+        cluster.patch(f"/deployments/{plan_deployment['id']}/schedules/{schedule['id']}", {"active": False})
+    for run in cluster.runs(plan_deployment["id"]):
+        if run["auto_scheduled"] and run["state_type"] == "SCHEDULED":
+            cluster.delete(f"/flow_runs/{run['id']}")
     # A schedule that comes due within the test: its run is made by the scheduler, taken by
     # the worker, and delivers the plan-loaded notices to the SMTP server.
     cluster.run(str(BIN / "prefect"), "deployment", "schedule", "create", "nok-dispatch/nok-dispatch",
@@ -206,12 +221,13 @@ def test_scale_out_recipe_schedules_evidence_and_bursts(cluster):
     assert [r["parameters"].get("now") for r in evidence_runs] == ["2024-10-11T00:00:00+00:00"]
 
     # A burst of six uploads at once: at most two runs, and every upload is seen.
-    uploads = [("II.1", "operator"), ("II.2", "operator"), ("II.3", "operator"), ("II.4", "operator"),
-               ("II.6", "operator"), ("II.5", "sovet")]
+    # (Items whose windows are open in October; a second document to an item counts too.)
+    uploads = [("II.1", "operator"), ("II.2", "operator"), ("II.3", "operator"), ("III.3", "operator"),
+               ("II.1", "operator"), ("II.2", "operator")]
     procs = [subprocess.Popen([str(BIN / "nok"), "evidence", "submit", "--plan", PLAN, "--item", item, "--by", by,
-                               "--url", f"https://example.org/{item}", "--document-date", "2024-10-10",
+                               "--url", f"https://example.org/{item}/{n}", "--document-date", "2024-10-10",
                                "--now", "2024-10-11"], env=cluster.env, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for item, by in uploads]
+                              stderr=subprocess.PIPE, text=True) for n, (item, by) in enumerate(uploads)]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0 and "запуск плана запрошен" in out, (out, err)
