@@ -5,6 +5,8 @@ calling the grammar: months and quarters are windows due on their last day,
 «до …» dates are due that day, recurring/ongoing wordings give one occurrence per
 period overlapping the plan (``opens`` clipped to the plan start), relative wordings
 have a rule instead of dates, and anything uncertain is unscheduled with a warning.
+What is certainly wrong — an impossible date, a year more than a year outside the plan, a
+reversed range — is an error (issue 10): unscheduled, and a plan with it is refused.
 
 The sections are:
 1. the seed wordings from the real plans (one table);
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from nok_workflow.deadlines.grammar import (
     PlanPeriod,
     interpret,
+    nearest_century,
     normalise,
     recurrence,
     relative_rule,
@@ -80,11 +83,16 @@ def assert_warned_about(result: Interpretation, text: str) -> None:
     assert any(f"«{text}" in w for w in result.warnings), result.warnings
 
 
+def assert_error_about(result: Interpretation, text: str) -> None:
+    """Some error quotes the wording ``text`` (as «…»): the wording is certainly wrong."""
+    assert any(f"«{text}" in e for e in result.errors), (result.errors, result.warnings)
+
+
 def assert_unscheduled(result: Interpretation) -> None:
     assert result.kind == "unscheduled"
     assert result.occurrences == ()
     assert result.relative is None
-    assert result.warnings
+    assert result.warnings or result.errors
 
 
 # --- 1. seed wordings -------------------------------------------------------------------
@@ -218,10 +226,14 @@ class TestOnceDate:
         assert result.kind == "window"
         assert [(o.opens, o.due) for o in result.occurrences] == [(D(2024, 10, 1), D(2024, 10, 15))]
 
-    def test_reversed_date_range_is_not_guessed(self):
+    def test_reversed_date_range_is_an_error(self):
+        # Issue 10: a reversed range used to load as an item without a deadline.
         result = interpret("с 15.10.2024 по 01.10.2024", PLAN_2024)
         assert_unscheduled(result)
-        assert_warned_about(result, "с 15.10.2024 по 01.10.2024")
+        assert result.invalid is True
+        assert result.errors == (
+            "начало позже окончания в сроке «с 15.10.2024 по 01.10.2024»: 15.10.2024 позже 01.10.2024",
+        )
 
 
 class TestQuarterAndHalfYear:
@@ -378,7 +390,40 @@ class TestRecurring:
         result = interpret(text, PLAN_2024)
         assert_unscheduled(result)
         assert result.invalid is True
-        assert_warned_about(result, text)
+        assert_error_about(result, text)
+
+    def test_explicit_year_in_a_yearly_wording_limits_it_to_that_year(self):
+        # Issue 10: «ежегодно до 1 апреля 2099» used to drop the year without a word.
+        result = interpret("ежегодно до 1 апреля 2025", PlanPeriod(D(2024, 1, 1), D(2026, 12, 31)))
+        assert result.kind == "recurring"
+        assert occurrences(result) == [("2025-01-01", "2025-04-01", "2025")]
+        assert result.warnings == (
+            "в сроке «ежегодно до 1 апреля 2025» указан год 2025: повторяющийся срок принят только "
+            "на 2025 год, а план на 2024–2026 — проверьте",
+        )
+
+    def test_explicit_year_in_a_yearly_wording_of_a_one_year_plan(self):
+        assert occurrences(interpret("ежегодно до 1 апреля 2024", PLAN_2024)) == [
+            ("2024-01-01", "2024-04-01", "2024")
+        ]
+        assert interpret("ежегодно до 1 апреля 2024", PLAN_2024).warnings == ()
+        next_year = interpret("ежегодно до 1 апреля 2025", PLAN_2024)
+        assert occurrences(next_year) == [("2025-01-01", "2025-04-01", "2025")]
+        assert next_year.warnings == ("год 2025 в сроке «ежегодно до 1 апреля 2025» вне периода плана (2024)",)
+
+    def test_explicit_year_far_from_the_plan_in_a_yearly_wording_is_an_error(self):
+        result = interpret("ежегодно до 1 апреля 2099", PLAN_2024)
+        assert_unscheduled(result)
+        assert result.errors == (
+            "год 2099 в сроке «ежегодно до 1 апреля 2099» вне периода плана (2024) больше чем на год: "
+            "допустимы 2023–2025",
+        )
+
+    def test_two_different_years_in_a_recurring_wording_are_not_guessed(self):
+        result = interpret("ежегодно до 1 апреля 2024, 2025", PlanPeriod(D(2024, 1, 1), D(2025, 12, 31)))
+        assert_unscheduled(result)
+        assert result.invalid is False
+        assert_warned_about(result, "ежегодно до 1 апреля 2024, 2025")
 
     def test_recurrence_helper_directly(self):
         assert [(o.opens, o.due, o.period) for o in recurrence("quarter", PLAN_ORENBURG)] == [
@@ -437,26 +482,31 @@ class TestOngoing:
         assert occurrences(result)[-1] == ("2016-10-01", "2016-12-31", "2016-Q4")
         assert len(result.occurrences) == 1 + 8
 
-    @pytest.mark.parametrize("text", ["2014 год, далее-постоянно", "2014 год, далее- постоянно"])
+    @pytest.mark.parametrize("text", ["2023 год, далее-постоянно", "2023 год, далее- постоянно"])
     def test_year_then_ongoing_rest_limited_to_plan_period(self, text):
-        # In a 2024 plan: the 2014 occurrence (warned about), then only the plan's quarters —
-        # not every quarter from 2015 to 2023.
-        result = interpret(text, PLAN_2024)
+        # In a plan for the second half of 2024: the 2023 occurrence (a year outside the plan,
+        # warned about), then only the plan's quarters — not the first half of 2024 too.
+        result = interpret(text, PlanPeriod(D(2024, 7, 1), D(2024, 12, 31)))
         assert result.kind == "ongoing"
         head, *rest = occurrences(result)
-        assert head[1:] == ("2014-12-31", "2014")
-        assert rest == QUARTERS_2024
+        assert head[1:] == ("2023-12-31", "2023")
+        assert rest == QUARTERS_2024[2:]
         assert_warned_about(result, text)
+
+    def test_year_then_ongoing_from_a_year_far_before_the_plan_is_an_error(self):
+        result = interpret("2014 год, далее-постоянно", PLAN_2024)
+        assert_unscheduled(result)
+        assert_error_about(result, "2014 год, далее-постоянно")
 
     def test_year_then_ongoing_rest_clipped_to_plan_start(self):
         result = interpret("2023 год, далее-постоянно", PLAN_ORENBURG)
         assert occurrences(result)[1:] == QUARTERS_ORENBURG
 
     def test_year_then_ongoing_first_year_outside_plan_is_the_whole_year(self):
-        # Like «до 10.09.2014» (opens 01.01.2014) or «I квартал 2025 г.» (whole quarter), a first
+        # Like «до 10.09.2023» (opens 01.01.2023) or «I квартал 2025 г.» (whole quarter), a first
         # year outside the plan is taken whole, not as a one-day window on 31.12.
-        result = interpret("2014 год, далее-постоянно", PLAN_2024)
-        assert occurrences(result)[0] == ("2014-01-01", "2014-12-31", "2014")
+        result = interpret("2023 год, далее-постоянно", PLAN_2024)
+        assert occurrences(result)[0] == ("2023-01-01", "2023-12-31", "2023")
 
     def test_year_then_ongoing_within_plan_clipped(self):
         result = interpret("2024 год, далее-постоянно", PLAN_ACADEMIC)
@@ -549,13 +599,90 @@ class TestYear:
     def test_no_year_in_a_one_year_plan_is_silent(self, text):
         assert interpret(text, PLAN_2024).warnings == ()
 
-    @pytest.mark.parametrize("text", ["до 10.09.2014", "I квартал 2025 г.", "Декабрь 2023 г."])
-    def test_year_outside_the_plan_is_allowed_and_warned(self, text):
+    @pytest.mark.parametrize("text", ["до 10.09.2023", "I квартал 2025 г.", "Декабрь 2023 г."])
+    def test_year_just_outside_the_plan_is_allowed_and_warned(self, text):
         result = interpret(text, PLAN_2024)
         assert result.kind in {"once", "window"}
         assert len(result.occurrences) == 1
         assert result.invalid is False
         assert_warned_about(result, text)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "до 10.09.2014", "до 01.01.0001", "до 31.12.9999", "до 00.00.0000", "Декабрь 2030 г.",
+            "I квартал 2022 г.", "II полугодие 2026", "2099 год", "в течение 2099 года",
+            "2014 год, далее-постоянно", "ежеквартально 2030", "с 01.10.2024 по 15.10.2026",
+            "октябрь 2010 – декабрь 2024", "до 1 апреля 2199",
+        ],
+    )  # fmt: skip
+    def test_year_more_than_a_year_outside_the_plan_is_an_error(self, text):
+        # Issue 10: a year-0001 item used to load with a warning, escalate at once and be mailed.
+        result = interpret(text, PLAN_2024)
+        assert_unscheduled(result)
+        assert result.invalid is True
+        assert any(f"в сроке «{text}» вне периода плана (2024) больше чем на год: допустимы 2023–2025" in e
+                   for e in result.errors), result.errors
+
+    @pytest.mark.parametrize(
+        ("text", "invalid"),
+        [("до 31.12.2012", True), ("до 31.12.2013", False), ("до 01.01.2016", False),
+         ("до 01.01.2017", True)],
+    )
+    def test_the_year_of_grace_is_counted_from_both_ends_of_a_multi_year_plan(self, text, invalid):
+        assert interpret(text, PlanPeriod(D(2014, 9, 1), D(2015, 12, 31))).invalid is invalid
+
+
+class TestTwoDigitYears:
+    @pytest.mark.parametrize(
+        ("text", "plan", "due"),
+        [
+            ("до 01.12.24", PLAN_2024, "2024-12-01"),
+            ("до 20.11.15", PLAN_2014_2015, "2015-11-20"),
+            ("до 31.12.99", PlanPeriod.year(2000), "1999-12-31"),  # the 20th century is nearer
+            ("до 01.01.00", PlanPeriod.year(2099), "2100-01-01"),  # the 22nd
+        ],
+    )
+    def test_two_digit_year_takes_the_century_nearest_the_plan_and_warns(self, text, plan, due):
+        result = interpret(text, plan)
+        assert [o.due.isoformat() for o in result.occurrences] == [due]
+        assert f"год «{text[-2:]}» в сроке «{text}» записан двумя цифрами; принят {due[:4]} — проверьте" in (
+            result.warnings
+        )
+        assert result.errors == ()
+
+    def test_two_digit_year_far_from_the_plan_in_any_century_is_an_error(self):
+        # Issue 10: «до 7.12.74» became 2074. In a 2024 plan 1974 and 2074 are equally far: an error.
+        result = interpret("до 7.12.74", PLAN_2024)
+        assert_unscheduled(result)
+        assert result.errors == (
+            "год 1974 в сроке «до 7.12.74» вне периода плана (2024) больше чем на год: допустимы 2023–2025",
+        )
+
+    @pytest.mark.parametrize(
+        ("digits", "plan", "year"),
+        [(74, PLAN_2024, 1974), (30, PLAN_2024, 2030), (90, PLAN_2024, 1990), (0, PlanPeriod.year(2099), 2100),
+         (99, PlanPeriod.year(2000), 1999), (15, PLAN_2014_2015, 2015)],
+    )
+    def test_nearest_century(self, digits, plan, year):
+        assert nearest_century(digits, plan) == year
+
+
+class TestReversedRanges:
+    @pytest.mark.parametrize(
+        "text", ["с 15.10.2024 по 01.10.2024", "15.10.2024 - 01.10.2024", "октябрь 2024 – март 2024",
+                 "с декабря 2024 по январь 2024"]
+    )
+    def test_reversed_range_is_an_error(self, text):
+        result = interpret(text, PLAN_2024)
+        assert_unscheduled(result)
+        assert_error_about(result, text)
+        assert "начало позже окончания" in result.errors[0]
+
+    def test_range_from_a_year_into_the_next_without_the_second_year(self):
+        result = interpret("ноябрь 2024 – февраль", PLAN_ACADEMIC)
+        assert [(o.opens, o.due) for o in result.occurrences] == [(D(2024, 11, 1), D(2025, 2, 28))]
+        assert len(result.warnings) == 1 and "переходит через год" in result.warnings[0]
 
 
 class TestInvalidAndUncertain:
@@ -564,7 +691,7 @@ class TestInvalidAndUncertain:
         result = interpret(text, PlanPeriod(D(2023, 1, 1), D(2024, 12, 31)))
         assert_unscheduled(result)
         assert result.invalid is True
-        assert_warned_about(result, text)
+        assert_error_about(result, text)
 
     @pytest.mark.parametrize(
         "text",
@@ -688,8 +815,11 @@ plans = st.builds(
 def _check_invariants(text: str, plan: PlanPeriod) -> None:
     result = interpret(text, plan)
     assert result.kind in KINDS
+    assert result.invalid is bool(result.errors)
+    if result.errors:
+        assert result.kind == "unscheduled", "nothing is scheduled from a wrong wording"
     if result.kind == "unscheduled":
-        assert result.warnings, "an unscheduled item must say why"
+        assert result.warnings or result.errors, "an unscheduled item must say why"
         assert result.occurrences == ()
     elif result.kind == "relative":
         assert result.relative is not None
@@ -698,7 +828,7 @@ def _check_invariants(text: str, plan: PlanPeriod) -> None:
         assert result.occurrences, result
     for occ in result.occurrences:
         assert occ.opens <= occ.due, occ
-    assert all(isinstance(w, str) and w for w in result.warnings)
+    assert all(isinstance(w, str) and w for w in result.warnings + result.errors)
     json.dumps(result.as_json(), ensure_ascii=False)
 
 
@@ -750,11 +880,12 @@ def test_quarterly_occurrences_cover_the_plan(text, plan):
 def test_as_json_shape(text):
     result = interpret(text, PLAN_ORENBURG)
     data = result.as_json()
-    assert {"kind", "occurrences", "warnings"} <= set(data) <= {
-        "text", "kind", "occurrences", "warnings", "relative",
+    assert {"kind", "occurrences", "warnings", "errors"} <= set(data) <= {
+        "text", "kind", "occurrences", "warnings", "errors", "relative",
     }  # fmt: skip
     assert data["kind"] == result.kind
     assert data["warnings"] == list(result.warnings)
+    assert data["errors"] == list(result.errors)
     assert all(isinstance(w, str) for w in data["warnings"])
     assert isinstance(data["occurrences"], list)
     for occ, original in zip(data["occurrences"], result.occurrences, strict=True):

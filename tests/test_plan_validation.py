@@ -57,6 +57,7 @@ def test_missing_required_key_points_at_the_mapping(write_plan):
         ("deadline: Январь", "deadline: {dew: 2024-05-01}", "неизвестный ключ «dew»"),
         ("period: 2024", "period: {start: 2025-01-01, end: 2024-01-01}", "позже end"),
         ("period: 2024", "period: 2024\ntimezone: Mars/Olympus", "неизвестный часовой пояс"),
+        ("period: 2024", "period: {start: 1899-01-01, end: 1899-12-31}", "период плана 1899–1899 вне 1900–2200 годов"),
         ("period: 2024", "period: 2024\nreminders: {hour: 25}", "вне допустимых пределов"),
         ("period: 2024", "period: 2024\nescalation: {levels: [{after_days: 1, to: nobody}]}",
          "получатель эскалации «nobody» не найден"),
@@ -255,3 +256,142 @@ def test_problems_come_in_file_order(write_plan):
     path = write_plan(MINIMAL_PLAN.replace("deadline: Январь", "deadline: до 31.02.2024")
                       .replace("owners: [otdel]", "owners: [nobody]"))
     assert [(p.split(":")[1], p.split(":")[2]) for p in problems_of(path)] == [("15", "9"), ("16", "18")]
+
+
+# --- schema errors and cross-reference errors in one run (issue 10, item 9) ----------------
+
+def test_the_readme_example_shows_all_three_errors_in_file_order(write_plan):
+    path = write_plan(MINIMAL_PLAN.replace("        results:", "        resluts:")
+                      .replace("owners: [otdel]", "owners: [otdel, imc]")
+                      .replace("deadline: Январь", "deadline: до 31.02.2024"))
+    assert problems_of(path) == [
+        f"{path}:15:9: невозможная дата в сроке «до 31.02.2024»: 31.02.2024",
+        f"{path}:16:25: исполнитель «imc» не найден в справочнике (directory)",
+        f"{path}:17:9: неизвестный ключ «resluts» (sections[1].items[1].resluts); проверьте написание",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        # an invalid optional value is set aside, the entry is still checked against
+        ([("    email: otdel@example.org", "    email: nope"), ("owners: [otdel]", "owners: [otdel, imc]")],
+         ["8:5: directory[1].email: недопустимое значение «nope»: ожидается адрес электронной почты",
+          "16:25: исполнитель «imc» не найден в справочнике (directory)"]),
+        # a broken required top-level value: the rest is still checked, the value itself not again
+        ([("coordinator: otdel", "coordinator: Отдел"), ("owners: [otdel]", "owners: [imc]")],
+         ["4:1: coordinator: недопустимое значение «Отдел»: идентификатор пишется латинскими строчными "
+          "буквами, цифрами и знаками _ - .", "16:18: исполнитель «imc» не найден в справочнике (directory)"]),
+        # a broken period: no deadline is judged against a period that is not there
+        ([("period: 2024", "period: {start: 2025-01-01, end: 2024-01-01}"), ("deadline: Январь", "deadline: до 1.1.2030"),
+          ("owners: [otdel]", "owners: [imc]")],
+         ["3:1: period: start (2025-01-01) позже end (2024-01-01)",
+          "16:18: исполнитель «imc» не найден в справочнике (directory)"]),
+        # a typo inside a structured deadline does not hide its unknown anchor item
+        ([("deadline: Январь", "deadline: {text: после согласования, after: '7.7', dew: 1}")],
+         ["15:46: after: пункта «7.7» нет в плане",
+          "15:60: неизвестный ключ «dew» (sections[1].items[1].deadline.dew); проверьте написание"]),
+        # a key typo and a year far outside the plan
+        ([("        results:", "        resluts:"), ("deadline: Январь", "deadline: до 7.12.74")],
+         ["15:9: год 1974 в сроке «до 7.12.74» вне периода плана (2024) больше чем на год: допустимы 2023–2025",
+          "17:9: неизвестный ключ «resluts» (sections[1].items[1].resluts); проверьте написание"]),
+    ],
+)
+def test_schema_errors_do_not_hide_cross_reference_errors(write_plan, edits, expected):
+    text = MINIMAL_PLAN
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    path = write_plan(text)
+    assert problems_of(path) == [f"{path}:{line}" for line in expected]
+
+
+def test_item_positions_survive_a_dropped_item(write_plan):
+    # Item 1 cannot be checked (no title); item 3's problem must still point at item 3.
+    text = (MINIMAL_PLAN.replace("        title: Формирование перечня\n", "") + ITEM_2
+            + ITEM_2.replace('"2"', '"3"').replace("owners: [otdel]", "owners: [imc]"))
+    path = write_plan(text)
+    assert problems_of(path) == [
+        f"{path}:13:9: не хватает обязательного ключа «title» (sections[1].items[1].title)",
+        f"{path}:24:18: исполнитель «imc» не найден в справочнике (directory)",
+    ]
+
+
+def test_references_to_what_a_schema_error_set_aside_are_not_reported(write_plan):
+    text = MINIMAL_PLAN.replace("        title: Формирование перечня\n", "") + ITEM_2 + "        depends_on: ['1.1']\n"
+    text = text.replace("    email: otdel@example.org\n",
+                        "    email: otdel@example.org\n    escalates_to: imc\n  - id: imc\n")
+    text = text.replace("deadline: Май\n        owners: [otdel]", "deadline: Май\n        owners: [otdel, imc]")
+    path = write_plan(text)
+    # Item 1.1 (no title) and the entry «imc» (no name) cannot be checked: depending on them,
+    # escalating to them or naming them as owners is not a second error.
+    assert problems_of(path) == [
+        f"{path}:10:5: не хватает обязательного ключа «name» (directory[2].name)",
+        f"{path}:15:9: не хватает обязательного ключа «title» (sections[1].items[1].title)",
+    ]
+    # Without the set-aside entries, the same references are errors.
+    fixed = write_plan(text.replace("  - id: imc\n", "").replace("      - number: \"1\"\n",
+                                                                 "      - number: \"1\"\n        title: Т\n"),
+                       "fixed.yaml")
+    assert [p.split(": ", 1)[1] for p in problems_of(fixed)] == [
+        "escalates_to: «imc» нет в справочнике",
+        "исполнитель «imc» не найден в справочнике (directory)",
+    ]
+
+
+def test_a_missing_directory_is_not_followed_by_every_owner_unknown(write_plan):
+    path = write_plan(MINIMAL_PLAN.replace("directory:", "directroy:") + ITEM_2)
+    assert problems_of(path) == [
+        f"{path}:1:1: не хватает обязательного ключа «directory» (directory)",
+        f"{path}:5:1: неизвестный ключ «directroy» (directroy); проверьте написание",
+    ]
+
+
+def test_a_dropped_group_is_not_reported_again_where_it_is_used(write_plan):
+    text = MINIMAL_PLAN.replace("sections:", "groups:\n  - {id: ou}\norganisations:\n"
+                                "  - {id: sosh-1, name: СОШ № 1, group: ou}\nsections:")
+    text = text.replace("owners: [otdel]", "owners: ['@ou']")
+    path = write_plan(text)
+    assert problems_of(path) == [f"{path}:10:5: не хватает обязательного ключа «name» (groups[1].name)"]
+
+
+# --- years and ranges in deadlines (issue 10, item 5) ---------------------------------------
+
+@pytest.mark.parametrize(
+    ("deadline", "message"),
+    [
+        ("до 01.01.0001", "год 0001 в сроке «до 01.01.0001» вне периода плана (2024) больше чем на год: "
+                          "допустимы 2023–2025"),
+        ("с 15.10.2024 по 01.10.2024", "начало позже окончания в сроке «с 15.10.2024 по 01.10.2024»: "
+                                       "15.10.2024 позже 01.10.2024"),
+        ("{due: 2099-04-01}", "год 2099 в сроке «due: 2099-04-01» вне периода плана (2024) больше чем на год: "
+                              "допустимы 2023–2025"),
+        ("{opens: 2020-01-01, due: 2024-04-01}", "год 2020 в сроке «opens: 2020-01-01» вне периода плана (2024) "
+                                                 "больше чем на год: допустимы 2023–2025"),
+    ],
+)
+def test_certainly_wrong_deadlines_are_errors(write_plan, deadline, message):
+    path = write_plan(MINIMAL_PLAN.replace("deadline: Январь", f"deadline: {deadline}"))
+    assert problems_of(path) == [f"{path}:15:9: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("deadline", "warning"),
+    [
+        ("до 01.12.2025", "год 2025 в сроке «до 01.12.2025» вне периода плана (2024)"),
+        ("{due: 2025-03-31}", "год 2025 в сроке «due: 2025-03-31» вне периода плана (2024)"),
+        ("до 01.12.24", "год «24» в сроке «до 01.12.24» записан двумя цифрами; принят 2024 — проверьте"),
+    ],
+)
+def test_deadlines_just_outside_the_plan_or_with_two_digit_years_are_warnings(write_plan, deadline, warning):
+    loaded = load_plan(write_plan(MINIMAL_PLAN.replace("deadline: Январь", f"deadline: {deadline}")))
+    assert [(w.line, w.column, w.message) for w in loaded.warnings] == [(15, 9, warning)]
+    assert loaded.compiled.items[0].occurrences
+
+
+def test_warnings_of_a_wording_with_an_error_are_not_turned_into_errors(write_plan):
+    # «74» is warned about as two digits, and the year it gives is the error: one error only.
+    path = write_plan(MINIMAL_PLAN.replace("deadline: Январь", "deadline: до 7.12.74"))
+    assert problems_of(path) == [
+        f"{path}:15:9: год 1974 в сроке «до 7.12.74» вне периода плана (2024) больше чем на год: допустимы 2023–2025"
+    ]

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from nok_workflow import clock
-from nok_workflow.cli.output import console, print_json
+from nok_workflow.cli.output import console, err_console, print_json
 from nok_workflow.deadlines.grammar import PlanPeriod, interpret, normalise
 from nok_workflow.text import KIND_LABELS, date_short
 
@@ -20,7 +20,7 @@ def deadline(
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
     now: str | None = typer.Option(None, "--now", help="Текущий момент (ГГГГ-ММ-ДД), также NOK_NOW"),
 ) -> None:
-    """Показать, как понимается формулировка срока."""
+    """Показать, как понимается формулировка срока; ошибка в ней — код выхода 1."""
     if year is None:
         year = _year_in(text) or clock.now(now).year
     result = interpret(text, PlanPeriod.year(year))
@@ -28,6 +28,7 @@ def deadline(
         data = result.as_json()
         data["year"] = year
         print_json(data)
+        _exit_on_errors(result.errors)
         return
     console.print(f"Срок: «{text}» (план на {year} год)")
     console.print(f"Вид: {result.kind} — {KIND_LABELS[result.kind]}")
@@ -41,6 +42,15 @@ def deadline(
         console.print(f"Сдвиг: {r.amount} ({r.unit}) от события «{r.event or '—'}»")
     for w in result.warnings:
         console.print(f"[yellow]предупреждение:[/] {w}")
+    for e in result.errors:
+        err_console.print(f"ошибка: {e}", markup=False)
+    _exit_on_errors(result.errors)
+
+
+def _exit_on_errors(errors: tuple[str, ...]) -> None:
+    # A wording a plan would be refused for is refused here too.
+    if errors:
+        raise typer.Exit(1)
 
 
 def _year_in(text: str) -> int | None:

@@ -2,6 +2,9 @@
 
 Pure: no I/O, no clock. Every rule is a full match over the normalised wording, so a
 wording with anything left over is never half-understood: it is reported, not guessed.
+What is uncertain is a warning; what is certainly wrong — an impossible date, a year more
+than a year outside the plan, a range that ends before it starts — is an error, and
+nothing is scheduled from it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ class PlanPeriod:
         if self.start.year == self.end.year:
             return str(self.start.year)
         return f"{self.start.year}–{self.end.year}"
+
+    def years_away(self, year: int) -> int:
+        """How many years ``year`` lies outside the plan's years (0 inside)."""
+        return max(self.start.year - year, year - self.end.year, 0)
+
+
+# A year this far outside the plan is a mistake, not a plan reaching into the next year
+# (the Orenburg plan for autumn 2024 has an item in «I квартал 2025 г.»).
+YEARS_OF_GRACE = 1
 
 
 # --- vocabulary -------------------------------------------------------------------------
@@ -106,13 +118,13 @@ def normalise(text: str) -> str:
 
 
 class _Context:
-    """The plan period plus the warnings gathered while reading one wording."""
+    """The plan period plus the warnings and errors gathered while reading one wording."""
 
     def __init__(self, text: str, period: PlanPeriod) -> None:
         self.text = text
         self.period = period
         self.warnings: list[str] = []
-        self.invalid = False
+        self.errors: list[str] = []
 
     def year(self, token: str | None) -> int:
         if token is None:
@@ -122,11 +134,18 @@ class _Context:
                     f"(план на {self.period.describe()}) — проверьте"
                 )
             return self.period.start.year
-        year = int(token) if len(token) == 4 else 2000 + int(token)
-        if year not in range(self.period.start.year, self.period.end.year + 1):
+        if len(token) == 2:
+            year = nearest_century(int(token), self.period)
             self.warnings.append(
-                f"год {year} в сроке «{self.text}» вне периода плана ({self.period.describe()})"
+                f"год «{token}» в сроке «{self.text}» записан двумя цифрами; принят {year} — проверьте"
             )
+        else:
+            year = int(token)
+        warning, error = year_problem(year, self.period, self.text)
+        if warning:
+            self.warnings.append(warning)
+        if error:
+            self.errors.append(error)
         return year
 
     def date(self, day: str, month: str | int, year: str | None) -> dt.date | None:
@@ -134,17 +153,24 @@ class _Context:
             int(month) if month.isdigit() else _month_number(month)
         )
         y = self.year(year)
+        if self.period.years_away(y) > YEARS_OF_GRACE:
+            return None  # already an error; year 0 or 9999 need no second complaint
         try:
             return dt.date(y, month_no, int(day))
         except ValueError:
-            self.invalid = True
-            self.warnings.append(f"невозможная дата в сроке «{self.text}»: {day}.{month_no:02d}.{y}")
+            self.errors.append(f"невозможная дата в сроке «{self.text}»: {day}.{month_no:02d}.{y}")
             return None
 
+    def reversed_range(self, opens: dt.date, due: dt.date) -> Interpretation:
+        self.errors.append(
+            f"начало позже окончания в сроке «{self.text}»: {opens:%d.%m.%Y} позже {due:%d.%m.%Y}"
+        )
+        return self.result("unscheduled")
+
     def result(self, kind, occurrences=(), relative=None) -> Interpretation:
-        if self.invalid:
-            kind, occurrences = "unscheduled", ()
-        if kind in ("recurring", "ongoing") and not occurrences:
+        if self.errors:
+            kind, occurrences, relative = "unscheduled", (), None
+        elif kind in ("recurring", "ongoing") and not occurrences:
             self.warnings.append(
                 f"по сроку «{self.text}» нет ни одного срока в периоде плана ({self.period.describe()})"
             )
@@ -153,9 +179,28 @@ class _Context:
             occurrences=tuple(occurrences),
             warnings=tuple(self.warnings),
             relative=relative,
-            invalid=self.invalid,
+            errors=tuple(self.errors),
             text=self.text,
         )
+
+
+def nearest_century(two_digits: int, period: PlanPeriod) -> int:
+    """«74» → the year ending in 74 nearest the plan (the earlier one of a tie)."""
+    base = period.start.year - period.start.year % 100 + two_digits
+    return min((base - 100, base, base + 100), key=lambda y: (period.years_away(y), y))
+
+
+def year_problem(year: int, period: PlanPeriod, text: str) -> tuple[str | None, str | None]:
+    """(warning, error) about a year the wording names: a warning when it lies just outside the
+    plan, an error when it lies further than YEARS_OF_GRACE — that is a typo, not a plan."""
+    away = period.years_away(year)
+    if away == 0:
+        return None, None
+    if away <= YEARS_OF_GRACE:
+        return f"год {year} в сроке «{text}» вне периода плана ({period.describe()})", None
+    low, high = period.start.year - YEARS_OF_GRACE, period.end.year + YEARS_OF_GRACE
+    return None, (f"год {year:04d} в сроке «{text}» вне периода плана ({period.describe()}) "
+                  f"больше чем на год: допустимы {low}–{high}")
 
 
 def _window(unit: Unit, year: int, index: int) -> Occurrence:
@@ -239,8 +284,7 @@ def _interpret_free(s: str, ctx: _Context) -> Interpretation | None:
         opens = ctx.date(m["d1"], m["m1"], m["y1"])
         due = ctx.date(m["d2"], m["m2"], m["y2"])
         if opens and due and opens > due:
-            ctx.warnings.append(f"начало позже окончания в сроке «{ctx.text}»")
-            return ctx.result("unscheduled")
+            return ctx.reversed_range(opens, due)
         occ = [Occurrence(opens, due, f"{opens.isoformat()}/{due.isoformat()}")] if opens and due else []
         return ctx.result("window", occ)
     if (m := _P_DATE.fullmatch(s)) or (m := _P_WORD_DATE.fullmatch(s)):
@@ -252,20 +296,25 @@ def _interpret_free(s: str, ctx: _Context) -> Interpretation | None:
             ctx.warnings.append(f"срок «{ctx.text}» раньше начала плана ({period.start:%d.%m.%Y})")
         return ctx.result("once", [Occurrence(opens, due, due.isoformat())])
     if m := _P_MONTH_RANGE.fullmatch(s):
-        y2 = ctx.year(m["y2"] or m["y1"])
-        y1 = int(m["y1"]) if m["y1"] else y2
         m1, m2 = _month_number(m["m1"]), _month_number(m["m2"])
-        if m1 > m2 and not m["y1"]:
-            y1 -= 1  # «ноябрь – февраль 2025» runs over the new year
-            if not m["y2"]:
-                ctx.warnings.append(
-                    f"диапазон «{ctx.text}» переходит через год, а год не указан; "
-                    f"принято {m1:02d}.{y1} – {m2:02d}.{y2} — проверьте"
-                )
+        wraps = int(m1 > m2)  # «ноябрь – февраль 2025» runs over the new year
+        if m["y2"]:
+            y2 = ctx.year(m["y2"])
+            y1 = ctx.year(m["y1"]) if m["y1"] else y2 - wraps
+        elif m["y1"]:
+            y1 = ctx.year(m["y1"])
+            y2 = y1 + wraps
+        else:
+            y2 = ctx.year(None)
+            y1 = y2 - wraps
+        if wraps and not m["y2"]:
+            ctx.warnings.append(
+                f"диапазон «{ctx.text}» переходит через год, а год окончания не указан; "
+                f"принято {m1:02d}.{y1} – {m2:02d}.{y2} — проверьте"
+            )
         opens, due = dt.date(y1, m1, 1), month_end(y2, m2)
         if opens > due:
-            ctx.warnings.append(f"начало позже окончания в сроке «{ctx.text}»")
-            return ctx.result("unscheduled")
+            return ctx.reversed_range(opens, due)
         return ctx.result("window", [Occurrence(opens, due, f"{y1}-{m1:02d}/{y2}-{m2:02d}")])
     if m := _P_MONTH.fullmatch(s):
         return ctx.result("window", [_window("month", ctx.year(m["y"]), _month_number(m["m"]))])
@@ -293,19 +342,25 @@ def _interpret_free(s: str, ctx: _Context) -> Interpretation | None:
         return ctx.result("ongoing", [head, *rest])
     if m := _P_RECURRING.fullmatch(s):
         unit: Unit = next(u for u in _UNIT_WORDS if m[u])
+        if m["wd"] and unit != "year":
+            return None
+        if m["wy"] and m["y"] and m["wy"] != m["y"]:
+            return None  # two different years: not guessed
         years = None
-        if m["y"]:
-            y = ctx.year(m["y"])
+        if year_token := m["wy"] or m["y"]:
+            y = ctx.year(year_token)
             years = (y, y)
+            if period.years_away(y) == 0 and period.start.year != period.end.year:
+                ctx.warnings.append(
+                    f"в сроке «{ctx.text}» указан год {y}: повторяющийся срок принят только "
+                    f"на {y} год, а план на {period.describe()} — проверьте"
+                )
         if m["wd"]:  # «ежегодно до 1 апреля»: a date inside each period
-            if unit != "year":
-                return None
             month = _month_number(m["wm"])
             try:
                 dt.date(2000, month, int(m["wd"]))  # a leap year: 29 February is fine
             except ValueError:
-                ctx.invalid = True
-                ctx.warnings.append(f"невозможная дата в сроке «{ctx.text}»")
+                ctx.errors.append(f"невозможная дата в сроке «{ctx.text}»")
                 return ctx.result("unscheduled")
             occ = []
             for o in recurrence("year", period, years=years):
@@ -316,8 +371,7 @@ def _interpret_free(s: str, ctx: _Context) -> Interpretation | None:
             return ctx.result("recurring", occ)
         day = int(m["day"]) if m["day"] else None
         if day is not None and not 1 <= day <= 31:
-            ctx.invalid = True
-            ctx.warnings.append(f"невозможное число месяца в сроке «{ctx.text}»: {day}")
+            ctx.errors.append(f"невозможное число месяца в сроке «{ctx.text}»: {day}")
             return ctx.result("unscheduled")
         return ctx.result("recurring", recurrence(unit, period, day, years))
     return None

@@ -41,9 +41,14 @@ class Interpretation:
     occurrences: tuple[Occurrence, ...] = ()
     warnings: tuple[str, ...] = ()
     relative: RelativeRule | None = None
-    # True when the wording is certainly wrong (an impossible date): a plan with it is invalid.
-    invalid: bool = False
+    # What is certainly wrong (an impossible date, a year far outside the plan, a reversed
+    # range): a plan with any of these is refused, and nothing is scheduled from the wording.
+    errors: tuple[str, ...] = ()
     text: str = field(default="", compare=False)
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.errors)
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -51,6 +56,7 @@ class Interpretation:
             "kind": self.kind,
             "occurrences": [o.as_json() for o in self.occurrences],
             "warnings": list(self.warnings),
+            "errors": list(self.errors),
         }
         if self.relative is not None:
             data["relative"] = self.relative.as_json()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nok_workflow.deadlines.grammar import PlanPeriod, interpret, recurrence
+from nok_workflow.deadlines.grammar import PlanPeriod, interpret, recurrence, year_problem
 from nok_workflow.deadlines.model import Interpretation, Occurrence, RelativeRule
 from nok_workflow.plan.schema import Item, Plan, Section, StructuredDeadline
 
@@ -50,10 +50,13 @@ def _interpret_structured(
     if d.unscheduled:
         return Interpretation("unscheduled", text=text)
     if d.due is not None:
+        warnings, errors = _year_problems(d, period)
+        if errors:
+            return Interpretation("unscheduled", warnings=warnings, errors=errors, text=text)
         opens = d.opens or (period.start if period.start <= d.due else d.due.replace(month=1, day=1))
         occ = Occurrence(opens, d.due, d.due.isoformat() if d.opens is None else
                          f"{opens.isoformat()}/{d.due.isoformat()}")
-        return Interpretation("once" if d.opens is None else "window", (occ,), text=text)
+        return Interpretation("once" if d.opens is None else "window", (occ,), warnings=warnings, text=text)
     if d.every is not None:
         return Interpretation("recurring", tuple(recurrence(d.every, period, d.due_day)), text=text)
     if d.after is not None:
@@ -72,6 +75,17 @@ def _interpret_structured(
             text=text,
         )
     return interpret(text, period)
+
+
+def _year_problems(d: StructuredDeadline, period: PlanPeriod) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The grammar's rule for years outside the plan, applied to structured dates."""
+    warnings, errors = [], []
+    for name, day in (("opens", d.opens), ("due", d.due)):
+        if day is not None:
+            warning, error = year_problem(day.year, period, f"{name}: {day.isoformat()}")
+            warnings += [warning] if warning else []
+            errors += [error] if error else []
+    return tuple(warnings), tuple(errors)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 These models are the single definition of the format: validation, the shipped JSON
 Schema (``plan_definitions/plan.schema.json``) and the README all follow from them.
 Cross-references (owner ids, ``depends_on``, ``after``) are checked separately in
-:mod:`nok_workflow.plan.checks`, where the file positions of the offending nodes are known.
+:mod:`nok_workflow.plan.validate`, where the file positions of the offending nodes are known.
 """
 
 from __future__ import annotations
@@ -188,6 +188,9 @@ class Section(Strict):
     items: list[Item] = Field(min_length=1)
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2200  # as for ``period: 2018`` and ``nok deadline --year``
+
+
 class Period(Strict):
     start: dt.date
     end: dt.date
@@ -196,7 +199,7 @@ class Period(Strict):
     @classmethod
     def _year_as_date(cls, value: object, info) -> object:
         # ``start: 2014`` means the whole year's first day, ``end: 2016`` its last.
-        if isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 2200:
+        if isinstance(value, int) and not isinstance(value, bool) and MIN_YEAR <= value <= MAX_YEAR:
             return dt.date(value, 1, 1) if info.field_name == "start" else dt.date(value, 12, 31)
         return value
 
@@ -204,6 +207,9 @@ class Period(Strict):
     def _ordered(self) -> Period:
         if self.start > self.end:
             raise ValueError(f"start ({self.start}) позже end ({self.end})")
+        if self.start.year < MIN_YEAR or self.end.year > MAX_YEAR:
+            # A year-0001 plan would make every item overdue at once and mail it.
+            raise ValueError(f"период плана {self.start.year:04d}–{self.end.year:04d} вне {MIN_YEAR}–{MAX_YEAR} годов")
         if (self.end.year - self.start.year) > 10:
             raise ValueError("период плана длиннее 10 лет")
         return self

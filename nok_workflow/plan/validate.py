@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from nok_workflow.plan.compiled import (
 )
 from nok_workflow.plan.schema import Plan
 from nok_workflow.problems import InputError, Problem
+
+Path_ = source.Path_
 
 _TYPE_MISMATCH = {"string_type", "model_type", "dict_type", "model_attributes_type", "int_type",
                   "list_type", "bool_type", "date_type", "literal_error", "int_parsing",
@@ -46,13 +49,14 @@ def load_plan(path: Path | str) -> LoadedPlan:
 
 
 def validate_document(doc: source.SourceDocument) -> LoadedPlan:
+    """Schema errors and cross-reference errors together, in file order; warnings if none."""
     if not isinstance(doc.data, dict):
         raise InputError([doc.problem((), "ожидается описание плана (ключи id, title, period, …)")])
-    try:
-        plan = Plan.model_validate(doc.data)
-    except ValidationError as exc:
-        raise InputError(schema_problems(doc, exc.errors())) from None
-    compiled, problems = _compile(doc, plan)
+    checked = _check_schema(doc)
+    problems = list(checked.problems)
+    if checked.plan is not None:
+        compiled, found = _compile(doc, checked.plan, checked.lost, checked.original)
+        problems += found
     problems.sort(key=lambda p: (p.line, p.column))  # in file order, as an editor lists them
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -64,25 +68,42 @@ def validate_document(doc: source.SourceDocument) -> LoadedPlan:
 
 def schema_problems(doc: source.SourceDocument, errors: list[dict[str, Any]]) -> list[Problem]:
     """Pydantic errors with union-branch tags removed and mismatched-branch noise dropped."""
+    problems = [doc.problem(e.path, e.message) for e in _located(doc.data, errors) if e.shown]
+    return sorted(problems, key=lambda p: (p.line, p.column))
+
+
+@dataclass(frozen=True)
+class _SchemaError:
+    path: Path_  # where in the data, union-branch tags removed
+    union_base: Path_ | None  # the value given as either of two forms (a deadline), if any
+    kind: str
+    message: str
+    noise: bool  # a type mismatch of the union branch the user did not mean
+    shown: bool  # neither noise nor said already
+
+
+def _located(data: Any, errors: list[dict[str, Any]],
+             original: Callable[[Path_], Path_] | None = None) -> list[_SchemaError]:
+    """Each error at its place in the file (``original`` maps a repaired copy's paths back)."""
+    to_file = original or _identity
     located = []
     for err in errors:
-        path, union_base = _real_path(doc.data, err)
-        located.append((path, union_base, err))
+        path, base = _real_path(data, err)
+        located.append((to_file(path), None if base is None else to_file(base), err))
     # Within one union (a deadline given as text or as a mapping), type mismatches of the
     # branch the user did not mean are noise when the other branch has a real complaint.
     meaningful_unions = {
         base for _, base, err in located if base is not None and err["type"] not in _TYPE_MISMATCH
     }
-    problems, seen = [], set()
+    result, seen = [], set()
     for path, base, err in located:
-        if base in meaningful_unions and err["type"] in _TYPE_MISMATCH:
-            continue
         message = _message(path, err)
-        if (path, message) in seen:
-            continue
-        seen.add((path, message))
-        problems.append(doc.problem(path, message))
-    return sorted(problems, key=lambda p: (p.line, p.column))
+        noise = base in meaningful_unions and err["type"] in _TYPE_MISMATCH
+        shown = not noise and (path, message) not in seen
+        if shown:
+            seen.add((path, message))
+        result.append(_SchemaError(path, base, err["type"], message, noise, shown))
+    return result
 
 
 def _real_path(data: Any, err: dict[str, Any]) -> tuple[tuple, tuple | None]:
@@ -156,12 +177,197 @@ def _pattern_hint(path: tuple) -> str:
     return "идентификатор пишется латинскими строчными буквами, цифрами и знаками _ - ."
 
 
+# --- checking the rest of a plan that has schema errors ---------------------------------
+#
+# A key typo must not hide an unknown owner in the same item. So the schema errors are
+# taken out of a copy of the data — an unknown or invalid key is deleted, an element that
+# cannot be checked without its required key is dropped (list positions are remembered, so
+# every problem keeps its place in the file), a broken deadline becomes no deadline — and
+# the copy is validated again until it passes; then the cross-references are checked on it.
+# References to what was dropped are not reported: their target has its own error already.
+
+_MAX_ROUNDS = 12  # each round goes at least one level up the nesting; plans are ~8 deep
+_PLACEHOLDERS: dict[str, Any] = {"id": "plan", "title": "—", "coordinator": "coordinator",
+                                 "period": {"start": 2000, "end": 2000}}
+
+
+@dataclass
+class _Lost:
+    """What the schema repairs dropped: references to it are not errors of their own."""
+
+    people: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    items: set[str] = field(default_factory=set)
+    coordinator: bool = False
+    period: bool = False
+
+    def item(self, ref: str) -> bool:
+        return bool(self.items & {ref, clean_number(ref)})
+
+
+@dataclass
+class _Checked:
+    plan: Plan | None  # None when too little is left to check cross-references on
+    problems: list[Problem]
+    lost: _Lost
+    original: Callable[[Path_], Path_]  # a path in ``plan`` → the same place in the file
+
+
+def _identity(path: Path_) -> Path_:
+    return path
+
+
+def _check_schema(doc: source.SourceDocument) -> _Checked:
+    try:
+        return _Checked(Plan.model_validate(doc.data), [], _Lost(), _identity)
+    except ValidationError as exc:
+        errors = exc.errors()
+    repair = _Repair(doc.data)
+    problems: list[Problem] = []
+    seen: set[tuple[Path_, str]] = set()
+    for round_ in range(_MAX_ROUNDS):
+        changed = False
+        for e in _located(repair.data, errors, repair.original):
+            # Later rounds also see the consequences of the repairs: not the user's errors.
+            genuine = round_ == 0 or e.path not in repair.touched
+            if e.shown and genuine and (e.path, e.message) not in seen:
+                seen.add((e.path, e.message))
+                problems.append(doc.problem(e.path, e.message))
+            if not e.noise:
+                changed |= repair.fix(e.path, e.union_base, e.kind)
+        if not changed or repair.hopeless:
+            return _Checked(None, problems, repair.lost, repair.original)
+        try:
+            plan = Plan.model_validate(repair.data)
+        except ValidationError as exc:
+            errors = exc.errors()
+            continue
+        return _Checked(plan, problems, repair.lost, repair.original)
+    return _Checked(None, problems, repair.lost, repair.original)
+
+
+class _Repair:
+    """A copy of the plan's data with schema errors taken out; paths are given in the file's
+    terms and translated, since dropping list elements shifts the positions after them."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.source = data
+        self.data = copy.deepcopy(data)
+        self.kept: dict[Path_, list[int]] = {}  # list path → its original indices still there
+        self.touched: set[Path_] = set()  # what was changed: errors there are ours, not the user's
+        self.lost = _Lost()
+        self.hopeless = False
+
+    def original(self, path: Path_) -> Path_:
+        result: list[str | int] = []
+        for part in path:
+            if isinstance(part, int) and (kept := self.kept.get(tuple(result))) is not None:
+                part = kept[part]
+            result.append(part)
+        return tuple(result)
+
+    def _current(self, path: Path_) -> Any:
+        """The value at an original path in the copy (KeyError when it is gone)."""
+        node, walked = self.data, []
+        for part in path:
+            if isinstance(part, int) and (kept := self.kept.get(tuple(walked))) is not None:
+                if part not in kept:
+                    raise KeyError(path)
+                node = node[kept.index(part)]
+            else:
+                node = node[part]
+            walked.append(part)
+        return node
+
+    def fix(self, path: Path_, union_base: Path_ | None, kind: str) -> bool:
+        """Take one error out; True if the copy changed."""
+        try:
+            if union_base is not None and kind != "extra_forbidden":
+                return self._replace(union_base, "")  # neither form of the deadline: no deadline
+            if kind == "missing":
+                return self._placeholder(path[-1]) if len(path) == 1 else self._drop(path[:-1])
+            return self._drop(path)
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False  # already gone with its parent
+
+    def _replace(self, path: Path_, value: Any) -> bool:
+        parent = self._current(path[:-1])
+        if parent.get(path[-1]) == value:
+            return False
+        parent[path[-1]] = value
+        self.touched.update((path, path[:-1]))
+        return True
+
+    def _placeholder(self, key: str | int) -> bool:
+        """A required top-level key is missing or broken: check the rest without it."""
+        if key not in _PLACEHOLDERS or key in self.data:
+            self.hopeless = True  # no directory or no sections: nothing to check against
+            return False
+        self.data[key] = copy.deepcopy(_PLACEHOLDERS[key])
+        self.lost.coordinator |= key == "coordinator"
+        self.lost.period |= key == "period"
+        self.touched.add((key,))
+        return True
+
+    def _drop(self, path: Path_) -> bool:
+        if not path:
+            self.hopeless = True
+            return False
+        parent_path, last = path[:-1], path[-1]
+        parent = self._current(parent_path)
+        if not isinstance(parent, (dict, list)):
+            return False  # its parent was replaced already
+        self.touched.update((path, parent_path))
+        if isinstance(parent, dict):
+            del parent[last]
+            return True
+        kept = self.kept.setdefault(parent_path, list(range(len(parent))))
+        index = kept.index(last)
+        del parent[index]
+        kept.pop(index)
+        self._lose(parent_path, last)
+        return True
+
+    def _lose(self, list_path: Path_, index: int) -> None:
+        """Remember the names a dropped element answered to."""
+        element = _at(self.source, (*list_path, index))
+        if not isinstance(element, dict):
+            return
+        ident = element.get("id")
+        if list_path in (("directory",), ("organisations",)) and isinstance(ident, str):
+            self.lost.people.add(ident)
+        elif list_path == ("groups",) and isinstance(ident, str):
+            self.lost.groups.add(ident)
+        elif list_path == ("sections",):
+            for item in element.get("items") or []:
+                self._lose_item(element, item)
+        elif len(list_path) == 3 and list_path[0] == "sections" and list_path[2] == "items":
+            self._lose_item(_at(self.source, list_path[:2]), element)
+
+    def _lose_item(self, section: Any, item: Any) -> None:
+        if not isinstance(item, dict) or not isinstance(section, dict):
+            return
+        number = clean_number(str(item.get("number", "")))
+        prefix = clean_number(str(section.get("number") or ""))
+        self.lost.items.update({number, f"{prefix}.{number}"} - {"", "."})
+        if isinstance(item.get("id"), str):
+            self.lost.items.add(item["id"])
+
+
+def _at(data: Any, path: Path_) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 # --- cross-references -------------------------------------------------------------------
 
-def _compile(doc: source.SourceDocument, plan: Plan) -> tuple[CompiledPlan, list[Problem]]:
+def _compile(doc: source.SourceDocument, plan: Plan, lost: _Lost | None = None,
+             original: Callable[[Path_], Path_] = _identity) -> tuple[CompiledPlan, list[Problem]]:
     problems: list[Problem] = []
-    err = lambda path, msg: problems.append(doc.problem(path, msg))
-    warn = lambda path, msg: problems.append(doc.problem(path, msg, "warning"))
+    lost = lost or _Lost()
+    err = lambda path, msg: problems.append(doc.problem(original(path), msg))
+    warn = lambda path, msg: problems.append(doc.problem(original(path), msg, "warning"))
 
     directory = _unique(plan.directory, ("directory",), err, "справочнике")
     groups = _unique(plan.groups, ("groups",), err, "группах")
@@ -169,21 +375,23 @@ def _compile(doc: source.SourceDocument, plan: Plan) -> tuple[CompiledPlan, list
     for ident in set(directory) & set(orgs):
         err(("organisations", orgs[ident]), f"id «{ident}» уже есть в справочнике")
     people = set(directory) | set(orgs)
+    known_people = people | lost.people  # the lost ones have errors of their own
+    escalation_targets = set(directory) | lost.people
 
-    if plan.coordinator not in directory:
+    if not lost.coordinator and plan.coordinator not in directory:
         err(("coordinator",), f"координатор «{plan.coordinator}» не найден в справочнике (directory)")
     for kind, entries in (("directory", plan.directory), ("groups", plan.groups),
                           ("organisations", plan.organisations)):
         for i, entry in enumerate(entries):
-            if entry.escalates_to is not None and entry.escalates_to not in directory:
+            if entry.escalates_to is not None and entry.escalates_to not in escalation_targets:
                 err((kind, i, "escalates_to"), f"escalates_to: «{entry.escalates_to}» нет в справочнике")
     for i, org in enumerate(plan.organisations):
-        if org.group not in groups:
+        if org.group not in groups and org.group not in lost.groups:
             err(("organisations", i, "group"), f"группа «{org.group}» не описана в groups")
     _check_escalation_cycles(plan, err)
     for path, policy in _escalations(plan):
         for j, level in enumerate(policy.levels or ()):
-            if level.to not in ("owners", "escalates_to", "coordinator") and level.to not in people:
+            if level.to not in ("owners", "escalates_to", "coordinator") and level.to not in known_people:
                 err((*path, "levels", j, "to"), f"получатель эскалации «{level.to}» не найден в справочнике")
 
     members = {g: 0 for g in groups}
@@ -220,17 +428,21 @@ def _compile(doc: source.SourceDocument, plan: Plan) -> tuple[CompiledPlan, list
             for j, owner in enumerate(item.owners):
                 if owner.startswith(ALL_OF_GROUP):
                     group = owner[1:]
+                    if group in lost.groups:
+                        continue
                     if group not in groups:
                         err((*base, "owners", j), f"группа организаций «{owner}» не описана в groups")
                     elif members[group] == 0:
                         empty_used.add(group)
-                elif owner not in people:
+                elif owner not in known_people:
                     err((*base, "owners", j), f"исполнитель «{owner}» не найден в справочнике (directory)")
             if not item.owners:
                 warn((*base, "owners"), f"у пункта {key} нет ответственных")
             deps = []
             for j, ref in enumerate(item.depends_on):
                 target = resolve(ref)
+                if target is None and lost.item(ref):
+                    continue
                 if target is None:
                     err((*base, "depends_on", j), f"depends_on: пункта «{ref}» нет в плане")
                 elif target == key:
@@ -240,7 +452,9 @@ def _compile(doc: source.SourceDocument, plan: Plan) -> tuple[CompiledPlan, list
             after_key = None
             if not isinstance(item.deadline, str) and item.deadline.after is not None:
                 after_key = resolve(item.deadline.after)
-                if after_key is None:
+                if after_key is None and lost.item(item.deadline.after):
+                    pass
+                elif after_key is None:
                     err((*base, "deadline", "after"), f"after: пункта «{item.deadline.after}» нет в плане")
                 elif after_key == key:
                     err((*base, "deadline", "after"), f"срок пункта {key} отсчитывается от него самого")
@@ -248,8 +462,11 @@ def _compile(doc: source.SourceDocument, plan: Plan) -> tuple[CompiledPlan, list
                     deps.append(after_key)
             edges[key] = deps
             interpretation = interpret_deadline(item, period, after_key)
-            for message in interpretation.warnings:
-                (err if interpretation.invalid else warn)((*base, "deadline"), message)
+            if not lost.period:  # a placeholder period would make every year look wrong
+                for message in interpretation.errors:
+                    err((*base, "deadline"), message)
+                for message in interpretation.warnings:
+                    warn((*base, "deadline"), message)
             compiled_items.append(CompiledItem(key, section, item, interpretation))
 
     for group in sorted(empty_used, key=groups.__getitem__):
