@@ -86,3 +86,12 @@ def test_an_empty_secret_file_is_refused_and_kept(home):
     before = snapshot(home)
     assert_refused(nok("outbox", "dispatch", home=home), "ключ пуст или короче 32 байт (0)",
                    before=before, after=snapshot(home))
+
+
+def test_a_refused_plan_on_an_empty_home_creates_no_store(tmp_path):
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("id: x\ntitle: [\n", encoding="utf-8")
+    home = tmp_path / ".nok"
+    result = nok("plan", "load", str(bad), home=home)
+    assert_refused(result, str(bad))
+    assert not home.exists() or not any(home.rglob("*.db")), "a refused load created the store"

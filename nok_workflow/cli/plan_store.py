@@ -20,8 +20,11 @@ def load(
 ) -> None:
     """Загрузить план или его новую редакцию; повторная загрузка того же файла ничего не меняет."""
     from nok_workflow.services.plans import load as load_plan
+    from nok_workflow.services.plans import read_plan_file
 
-    result = load_plan(context.engine(), file, actor=by, now=context.now(now), dry_run=dry_run)
+    moment = context.now(now)
+    read = read_plan_file(file)  # a bad file is refused before the store is even opened (or created)
+    result = load_plan(context.engine(), file, actor=by, now=moment, dry_run=dry_run, read=read)
     diff = result.diff
     for warning in result.loaded.warnings:
         err_console.print(str(warning), markup=False)

@@ -13,6 +13,7 @@ from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.source import parse
 from nok_workflow.plan.validate import validate_document
 from nok_workflow.policy import Policy, resolve
+from nok_workflow.problems import InputError, Problem
 from nok_workflow.status import ObligationFact, status_of
 from nok_workflow.store.models import (
     Evidence,
@@ -33,7 +34,13 @@ def plan_policies(session: Session, plan_ids: list[str]) -> dict[tuple[str, str]
     ).all()
     policies = {}
     for r in rows:
-        compiled = validate_document(parse(r.source_text, r.source_file)).compiled
+        try:
+            compiled = validate_document(parse(r.source_text, r.source_file)).compiled
+        except InputError as exc:
+            # Loaded under older, laxer rules (e.g. a year far outside the plan): say what to do.
+            raise InputError([Problem(r.source_file, 0, 0, (
+                f"сохранённая версия плана «{r.plan_id}» не проходит нынешнюю проверку "
+                f"({exc.problems[0].message}); исправьте файл и загрузите его снова: nok plan load"))]) from None
         policies[(r.plan_id, "")] = resolve(compiled.plan)  # for items no longer in the plan
         for ci in compiled.items:
             policies[(r.plan_id, ci.item.id or ci.key)] = resolve(compiled.plan, ci.item)

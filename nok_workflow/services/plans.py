@@ -177,9 +177,10 @@ def compute_diff(engine: Engine, loaded: LoadedPlan, text: str) -> PlanDiff:
 
 
 def load(engine: Engine, path: Path, *, actor: str | None, now: dt.datetime,
-         dry_run: bool = False) -> LoadResult:
-    """Validate, diff and (unless ``dry_run``) apply a plan file in one transaction."""
-    loaded, text = read_plan_file(path)  # an invalid file changes nothing
+         dry_run: bool = False, read: tuple[LoadedPlan, str] | None = None) -> LoadResult:
+    """Validate, diff and (unless ``dry_run``) apply a plan file in one transaction.
+    ``read``: the file as `read_plan_file` gave it, when the caller checked it already."""
+    loaded, text = read or read_plan_file(path)  # an invalid file changes nothing
     diff = compute_diff(engine, loaded, text)
     if dry_run or diff.empty:
         return LoadResult(diff, diff.base_version, False, loaded)
