@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nok_workflow.cli import context
-from nok_workflow.cli.output import console, print_json
+from nok_workflow.cli.output import REVIEW_STATES, console, print_json
 from nok_workflow.problems import InputError, Problem
 
 app = typer.Typer(help="Подтверждающие документы: загрузка, проверка, список.", no_args_is_help=True)
@@ -110,7 +110,7 @@ def list_command(
         # Names and links are the users' text: shown escaped, never as markup or terminal codes.
         shown = escape(printable(r["file"] or r["url"] or ""))
         table.add_row(str(r["id"]), r["plan"], r["item"], r["period"], r["org"] or "", shown,
-                      r["document_date"], r["submitted_by"], r["review"])
+                      r["document_date"], r["submitted_by"], REVIEW_STATES.get(r["review"], r["review"]))
     console.print(table)
 
 
