@@ -3,7 +3,7 @@
 These models are the single definition of the format: validation, the shipped JSON
 Schema (``plan_definitions/plan.schema.json``) and the README all follow from them.
 Cross-references (owner ids, ``depends_on``, ``after``) are checked separately in
-:mod:`nok_workflow.plan.validate`, where the file positions of the offending nodes are known.
+:mod:`nok_workflow.plan.crossref`, where the file positions of the offending nodes are known.
 """
 
 from __future__ import annotations
