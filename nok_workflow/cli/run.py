@@ -53,12 +53,13 @@ def sweep(
     from nok_workflow.services.catalog import require
     from nok_workflow.services.sweep import check_run_day
 
-    moment = context.now(now).isoformat()
+    when = context.now(now)
+    moment = when.isoformat()
     engine = context.engine()
     require(engine, plans=plan or [])
     ids = plan or [p["id"] for p in plans_overview(engine)]
     for plan_id in ids:  # a day before a plan's last run: refused before Prefect starts
-        check_run_day(engine, plan_id, context.now(now), allow_past)
+        check_run_day(engine, plan_id, when, allow_past)
     failed = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:

@@ -45,11 +45,13 @@ def require(engine: Engine, *, plans: list[str] | None = None, parties: list[str
             if wanted not in known:
                 listed = ", ".join(sorted(known)) or "нет ни одного"
                 raise InputError([Problem("--plan", 0, 0, f"план «{wanted}» не загружен; загружены: {listed}")])
-        query = select(Party.id)
+        if not parties:
+            return  # no party filter: nothing to look up (a region has hundreds of thousands)
+        query = select(Party.id).where(Party.id.in_(parties))
         if plan_id:
             query = query.where(Party.plan_id == plan_id)
         ids = set(session.execute(query).scalars())
-        for wanted in parties or []:
+        for wanted in parties:
             if wanted not in ids:
                 where = f"плана «{plan_id}»" if plan_id else "загруженных планов"
                 raise InputError([Problem("--owner/--org", 0, 0,
