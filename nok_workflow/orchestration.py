@@ -123,8 +123,11 @@ def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datet
         info = serve_info(settings)
         if info is not None:
             query = f"?now={now.isoformat()}" if now else ""
+            from nok_workflow.tokens import run_token, secret
+
             request = urllib.request.Request(f"{info['url']}/api/plans/{plan_id}/run{query.replace('+', '%2B')}",
-                                             method="POST", data=b"")
+                                             method="POST", data=b"",
+                                             headers={"Authorization": f"Bearer {run_token(secret(settings.home))}"})
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     answer = json.loads(response.read())

@@ -200,6 +200,21 @@ def _check_port(host: str, port: int) -> None:
                                                          "укажите другой --port")]) from None
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _check_exposure(engine: Engine, host: str) -> None:
+    """Pages open to the network with nobody able to sign in would show every plan's
+    executors' links to no one — and the coordinator's pages to no one either: refused."""
+    from nok_workflow.services.accounts import any_account
+
+    if host not in LOOPBACK and not any_account(engine):
+        raise InputError([Problem("--host", 0, 0, (
+            f"--host {host} открывает страницы всей сети, а учётной записи координатора нет: "
+            "создайте её (nok user add <логин> --name «Имя» --email адрес, пароль — nok user password) "
+            "или запустите на 127.0.0.1"))])
+
+
 def load_bundled_plans(engine: Engine, now: dt.datetime) -> list[str]:
     """On a store with no plans, the bundled ones (plan_definitions/*.yaml)."""
     from nok_workflow.services.plans import load
@@ -250,11 +265,14 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
           announce) -> None:  # noqa: ANN001 - a print function
     import uvicorn
 
-    from nok_workflow import clock
+    from nok_workflow import clock, tokens
     from nok_workflow.web.app import create_app
+    from nok_workflow.web.context import WebContext
 
     os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
     _check_port(host, port)
+    _check_exposure(engine, host)
+    key = tokens.secret(settings.home)
     with single_instance(settings, engine):
         loaded = load_bundled_plans(engine, clock.now(now))
         if loaded:
@@ -267,14 +285,18 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
         # Digests go out shortly after the plans' runs at their hour; failed sends are retried.
         runtime.scheduler.add_job(runtime.dispatch, "interval", minutes=10, id="dispatch")
         runtime.scheduler.start()
-        url = f"http://{host}:{port}"
+        # A wildcard address is no address to open: this machine reaches it on loopback.
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
         info_path = settings.home / "serve.json"
         info_path.parent.mkdir(parents=True, exist_ok=True)
         info_path.write_text(json.dumps({"pid": os.getpid(), "url": url}), encoding="utf-8")
         announce(f"nok serve: {url} (Ctrl-C — остановить)")
         for plan_id, next_run in sorted(runtime.state()["next_runs"].items()):
             announce(f"  {plan_id}: следующий запуск {next_run}")
-        app = create_app(engine, runtime.run_now, runtime.state)
+        announce(f"Страницы отвечают на имена: {', '.join(sorted(settings.hosts()))} (NOK_ALLOWED_HOSTS)")
+        app = create_app(WebContext(engine, settings, key, now_override=now, runtime=runtime.state,
+                                    trigger=lambda plan_id, moment: runtime.run_now(
+                                        plan_id, moment.isoformat() if moment else None)))
         # uvicorn stops on SIGINT/SIGTERM and then re-raises the signal to the handler that
         # was there before it: with Python's defaults that would kill us before the cleanup
         # below. These handlers let the re-raised signal pass, so the cleanup runs.

@@ -29,6 +29,20 @@ class Settings(BaseSettings):
     smtp_connections: int = 4
     mail_from: str = "nok-workflow <nok@localhost>"
     base_url: str = "http://127.0.0.1:8470"
+    # Web app
+    link_grace_days: int = 90  # upload links work until the plan's period ends plus this
+    session_hours: int = 12  # a coordinator's sign-in lasts this long
+    login_link_minutes: int = 20
+    # Host names the web app answers to (comma-separated); besides these, the host of
+    # NOK_BASE_URL, localhost and 127.0.0.1. Anything else is refused (DNS rebinding).
+    allowed_hosts: str = ""
+
+    def hosts(self) -> set[str]:
+        from urllib.parse import urlparse
+
+        own = urlparse(self.base_url).hostname
+        named = {h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()}
+        return named | {"localhost", "127.0.0.1", "[::1]"} | ({own.lower()} if own else set())
 
     @property
     def url(self) -> str:

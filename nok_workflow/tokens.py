@@ -1,7 +1,9 @@
 """Personal upload links: a token per (plan, person), derived from the store's secret.
 
 Derived (HMAC), not stored: the link in every email for the same person and plan is the
-same, and the web app can check it without a table. Rotating NOK_SECRET revokes them all.
+same, and the web app checks it without a lookup of the token. A party's link is signed
+with its revision (`nok link revoke` bumps it; services/links.py); rotating NOK_SECRET
+revokes them all.
 """
 
 from __future__ import annotations
@@ -68,10 +70,34 @@ def _create_secret(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def upload_token(key: bytes, plan_id: str, party_id: str) -> str:
-    digest = hmac.new(key, f"upload:{plan_id}:{party_id}".encode(), hashlib.sha256).digest()[:18]
+def upload_token(key: bytes, plan_id: str, party_id: str, revision: int = 0) -> str:
+    # Revision 0 signs what links signed before revocation existed: those stay valid.
+    message = f"upload:{plan_id}:{party_id}" + (f":{revision}" if revision else "")
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()[:18]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def upload_link(base_url: str, key: bytes, plan_id: str, party_id: str) -> str:
-    return f"{base_url.rstrip('/')}/u/{plan_id}/{party_id}/{upload_token(key, plan_id, party_id)}"
+def upload_token_valid(key: bytes, plan_id: str, party_id: str, revision: int, token: str) -> bool:
+    """Constant-time: how much of a forged token matches must not show in the answer's time."""
+    expected = upload_token(key, plan_id, party_id, revision)
+    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
+
+
+def upload_link(base_url: str, key: bytes, plan_id: str, party_id: str, revision: int = 0) -> str:
+    token = upload_token(key, plan_id, party_id, revision)
+    return f"{base_url.rstrip('/')}/u/{plan_id}/{party_id}/{token}"
+
+
+def digest(token: str) -> str:
+    """How a random bearer token (session, login link, API token) is stored: its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+def run_token(key: bytes) -> str:
+    """What `nok` commands on this machine send to ask `nok serve` for a run: derived from
+    the store's key, which a web page elsewhere cannot know."""
+    return hmac.new(key, b"serve-run", hashlib.sha256).hexdigest()

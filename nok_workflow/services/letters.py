@@ -18,7 +18,7 @@ from nok_workflow.ical import Deadline, calendar_bytes
 from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.services.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
-from nok_workflow.store.models import NO_ORG, Item, Mail, Obligation, Outbox, Party, Plan
+from nok_workflow.store.models import NO_ORG, Item, LinkRevision, Mail, Obligation, Outbox, Party, Plan
 from nok_workflow.tokens import upload_link
 from notifiers import Attachment, Message
 from notifiers.render import render_digest
@@ -44,8 +44,10 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
     org, late = aliased(Party), aliased(Party)
     ref = _elements(Item.owners, session.get_bind().dialect.name)
     rows = session.execute(
-        select(Outbox, Obligation, Item, Plan.title, org.name, org.email, late.name, late.email)
+        select(Outbox, Obligation, Item, Plan.title, org.name, org.email, late.name, late.email,
+               LinkRevision.revision)
         .join(Plan, Plan.id == Outbox.plan_id)
+        .outerjoin(LinkRevision, (LinkRevision.plan_id == Outbox.plan_id) & (LinkRevision.party_id == Outbox.recipient))
         .outerjoin(Obligation, Obligation.id == Outbox.obligation_id)
         .outerjoin(Item, Item.id == Obligation.item_id)
         .outerjoin(org, (org.plan_id == Outbox.plan_id) & (org.id == Obligation.org_id))
@@ -57,7 +59,7 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
     ).all()
     built: dict[int, tuple[int, dict[str, Any]]] = {}  # outbox row id → (mail id, the entry's fields)
     late_owners: dict[int, list[Contact]] = defaultdict(list)  # escalation's row id → its owners
-    for row, ob, item, plan_title, org_name, org_email, late_name, late_email in rows:
+    for row, ob, item, plan_title, org_name, org_email, late_name, late_email, revision in rows:
         if row.kind == "escalation":
             name, email = (org_name, org_email) if org_name is not None else (late_name, late_email)
             if name is not None:
@@ -74,7 +76,7 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
             documents="; ".join(item.results) if item and item.results else None,
             due=ob.due if ob else None, owner=row.recipient in owners, reason=row.details.get("reason"),
             new=bool(row.details.get("new")),
-            link=upload_link(settings.base_url, key, row.plan_id, row.recipient) if linked else None,
+            link=upload_link(settings.base_url, key, row.plan_id, row.recipient, revision or 0) if linked else None,
         )
     found: dict[int, list[Entry]] = defaultdict(list)
     for row_id, (mail_id, fields) in built.items():

@@ -197,14 +197,15 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
             if diff.new_plan:
                 session.add(Plan(id=plan.id, title=plan.title, timezone=plan.timezone,
                                  coordinator=plan.coordinator, review_required=plan.review_required,
-                                 reminder_hour=resolve(plan).hour, current_version=version, created_at=now))
+                                 reminder_hour=resolve(plan).hour, current_version=version, created_at=now,
+                                 period_end=plan.period.end))
                 session.flush()
             else:
                 moved = session.execute(
                     update(Plan).where(Plan.id == plan.id, Plan.current_version == diff.base_version)
                     .values(current_version=version, title=plan.title, timezone=plan.timezone,
                             coordinator=plan.coordinator, review_required=plan.review_required,
-                            reminder_hour=resolve(plan).hour)
+                            reminder_hour=resolve(plan).hour, period_end=plan.period.end)
                 ).rowcount
                 if moved != 1:
                     raise _conflict(file, plan.id)

@@ -30,6 +30,8 @@ class Plan(SQLModel, table=True):
     last_run_on: dt.date | None = None
     current_version: int = 0
     created_at: dt.datetime
+    # The last day of the plan's period: upload links stay valid until it plus a grace time.
+    period_end: dt.date | None = None
 
 
 class PlanVersion(SQLModel, table=True):
@@ -221,3 +223,68 @@ class ServiceHealth(SQLModel, table=True):
     message: str | None = None
     since: dt.datetime  # when it entered this state
     checked_at: dt.datetime
+
+
+class Account(SQLModel, table=True):
+    """A coordinator who signs in to the web pages. The login is the coordinator's id in the
+    plans' directories: the pages act on the plans whose `coordinator` it is, through the
+    same service calls as `nok … --by <login>`."""
+
+    __tablename__ = "account"
+
+    login: str = Field(primary_key=True, max_length=64)
+    name: str
+    email: str | None = Field(default=None, max_length=320)
+    password_hash: str | None = None  # argon2; None: signs in by a one-time link only
+    active: bool = True
+    created_at: dt.datetime
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. Only the token's SHA-256 is stored: a copy of the database does
+    not let anyone in."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    login: str = Field(foreign_key="account.login", max_length=64, index=True)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class LoginLink(SQLModel, table=True):
+    """A one-time sign-in link sent by email (hashed, short-lived, used once)."""
+
+    __tablename__ = "login_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    login: str = Field(foreign_key="account.login", max_length=64)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A token another system pushes evidence with, acting as one party of one plan (or as a
+    coordinator). Stored hashed; shown once when made; revocable."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    name: str
+    plan_id: str | None = Field(default=None, max_length=64)  # None: every plan the actor may act on
+    actor: str = Field(max_length=64)  # the party (or coordinator login) it acts as
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class LinkRevision(SQLModel, table=True):
+    """A party's upload link is signed with its revision: revoking bumps it, so the old link
+    dies and the next digest carries the new one."""
+
+    __tablename__ = "link_revision"
+
+    plan_id: str = Field(primary_key=True, max_length=64)
+    party_id: str = Field(primary_key=True, max_length=64)
+    revision: int = 0
+    revoked_at: dt.datetime | None = None

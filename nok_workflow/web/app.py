@@ -1,73 +1,96 @@
-"""FastAPI app of `nok serve`. Thin: it reads the store through the services."""
+"""The web app of `nok serve`: pages for executors (by their personal link) and coordinators
+(signed in), a JSON API for other systems. Thin: every action is a service call the CLI
+makes too; this package only reads requests and renders answers."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
-from typing import Any
+import hmac
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
-from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nok_workflow import clock
 from nok_workflow.problems import InputError
 from nok_workflow.services.catalog import plans_overview
-from nok_workflow.status import LABELS
-from nok_workflow.store.models import Obligation
+from nok_workflow.tokens import run_token
+from nok_workflow.web import api, coordinator, executor, signin
+from nok_workflow.web.auth import SignInRequired
+from nok_workflow.web.context import WebContext
+from nok_workflow.web.pages import STATIC, PageError, error_response, not_found
+from nok_workflow.web.security import BodyLimit, make_middleware
 
 
-def create_app(engine: Engine, run_now: Callable[[str, str | None], str],
-               runtime: Callable[[], dict[str, Any]]) -> FastAPI:
-    app = FastAPI(title="nok-workflow", docs_url=None, redoc_url=None)
+def create_app(context: WebContext) -> FastAPI:
+    app = FastAPI(title="nok-workflow", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = context
+    # A file of the largest allowed size plus the form around it.
+    max_body = context.settings.evidence_max_bytes + 1024 * 1024
+    app.add_middleware(BodyLimit, max_bytes=max_body)  # added first: the innermost
+    app.middleware("http")(make_middleware(context.settings.hosts(), context.settings.base_url.startswith("https:")))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    def counts() -> dict[str, dict[str, int]]:
-        with Session(engine) as session:
-            rows = session.execute(select(Obligation.plan_id, Obligation.status, func.count())
-                                   .group_by(Obligation.plan_id, Obligation.status)).all()
-        result: dict[str, dict[str, int]] = {}
-        for plan_id, status, n in rows:
-            result.setdefault(plan_id, {})[status] = n
-        return result
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, exc: PageError) -> Response:
+        return error_response(request, exc)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> Response:
+        # A user's mistake the services refused: the same words the CLI prints.
+        return error_response(request, PageError(422, "Не принято", "\n".join(p.message for p in exc.problems),
+                                                 "Исправьте и отправьте ещё раз."))
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return error_response(request, PageError(401, "Нужен вход", "Войдите как координатор или передайте "
+                                                     "API-токен в заголовке Authorization."))
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(request, not_found())
+        if exc.status_code == 405:
+            return error_response(request, PageError(405, "Так эту страницу не открывают",
+                                                     "Этот адрес принимает только отправку формы.",
+                                                     "Вернитесь назад и воспользуйтесь кнопкой на странице."))
+        return error_response(request, PageError(exc.status_code, "Запрос не выполнен", str(exc.detail)))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors()[:5])
+        return error_response(request, PageError(422, "Форма заполнена неверно",
+                                                 f"Проверьте поля: {fields}.", "Исправьте и отправьте ещё раз."))
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        plans = plans_overview(engine)
-        return {"status": "ok", "plans": len(plans), **runtime()}
+    def health() -> dict:
+        return {"status": "ok", "plans": len(plans_overview(context.engine)), **context.runtime()}
 
     @app.post("/api/plans/{plan_id}/run", status_code=202)
-    def run(plan_id: str, now: str | None = None) -> dict[str, str]:
+    def run(request: Request, plan_id: str, now: str | None = None) -> dict[str, str]:
         """Ask for a run (coalesced: at most one running and one waiting per plan); `now` is
-        a simulated moment for it (ISO), as `--now` gave it to the caller."""
-        if plan_id not in {p["id"] for p in plans_overview(engine)}:
-            raise HTTPException(404, f"план «{plan_id}» не загружен")
+        a simulated moment for it (ISO), as `--now` gave it to the caller. Only for `nok`
+        commands of this store: they sign with its key (no page in a browser can)."""
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), run_token(context.key).encode()):
+            raise PageError(403, "Запрос отклонён", "Запуск плана могут запросить только команды nok этого "
+                            "хранилища.")
+        if plan_id not in {p["id"] for p in plans_overview(context.engine)}:
+            raise PageError(404, f"план «{plan_id}» не загружен")
+        moment = None
         if now is not None:
             try:
-                clock.parse_now(now)
+                moment = clock.parse_now(now)
             except InputError as exc:
-                raise HTTPException(422, str(exc.problems[0])) from None
-        return {"plan": plan_id, "status": run_now(plan_id, now)}
+                raise PageError(422, str(exc.problems[0])) from None
+        return {"plan": plan_id, "status": context.trigger(plan_id, moment)}
 
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        plans, by_plan, state = plans_overview(engine), counts(), runtime()
-        order = ["escalated", "overdue", "due_soon", "open", "upcoming", "done", "done_late", "waived", "cancelled"]
-        head = "".join(f"<th>{LABELS[s]}</th>" for s in order)
-        rows = "".join(
-            f"<tr><td>{html.escape(p['id'])}</td><td>{html.escape(p['title'])}</td>"
-            + "".join(f"<td>{by_plan.get(p['id'], {}).get(s, 0)}</td>" for s in order)
-            + f"<td>{html.escape(state['next_runs'].get(p['id'], '—'))}</td></tr>"
-            for p in plans
-        )
-        return (
-            "<!doctype html><html lang='ru'><meta charset='utf-8'><title>nok-workflow</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:4px 8px}</style>"
-            "<h1>Планы НОК/НОКО</h1>"
-            f"<p>Последний запуск: {html.escape(state.get('last_run') or '—')}</p>"
-            f"<table><tr><th>План</th><th>Название</th>{head}<th>Следующий запуск</th></tr>{rows}</table>"
-            "</html>"
-        )
-
+    app.include_router(signin.router)
+    app.include_router(executor.router)
+    app.include_router(coordinator.router)
+    app.include_router(api.router)
     return app
+

@@ -1,0 +1,31 @@
+"""What every page handler needs: the store, the settings, the signing key, the moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from nok_workflow import clock
+from nok_workflow.settings import Settings
+
+
+@dataclass
+class WebContext:
+    engine: Engine
+    settings: Settings
+    key: bytes  # signs upload links and the run endpoint's token (nok_workflow.tokens)
+    # Asks for a run of a plan after new evidence: `nok serve` coalesces; elsewhere the
+    # same call the CLI makes (orchestration.trigger_plan). Returns what happened, in Russian.
+    trigger: Callable[[str, dt.datetime | None], str]
+    now_override: str | None = None  # `nok serve --now`: the whole app lives at that moment
+    runtime: Callable[[], dict[str, Any]] = field(default=lambda: {})
+
+    def now(self) -> dt.datetime:
+        return clock.now(self.now_override)
+
+    def simulated(self) -> dt.datetime | None:
+        return clock.simulated(self.now_override)
