@@ -35,6 +35,7 @@ from nok_workflow.store.models import (
 WHERE = "evidence"
 EARLIEST_DOCUMENT = dt.date(2000, 1, 1)  # before НОК existed: a typo in the year, not a document
 MAX_URL = 2000
+MAX_COMMENT = 2000
 
 
 def _fail(message: str) -> InputError:
@@ -156,7 +157,7 @@ def submit(engine: Engine, evidence_dir: Path | None, *, plan_id: str, item: str
            period: str | None = None, org: str | None = None,
            upload: Upload | evidence_files.Source | None = None, url: str | None = None,
            document_date: dt.date | None = None, allow_early: str | None = None,
-           max_bytes: int = 50 * 1024 * 1024) -> Evidence:
+           max_bytes: int = 50 * 1024 * 1024, comment: str | None = None) -> Evidence:
     """Record a document (a file and/or a link) for one obligation. A file is read and checked
     first, and reaches its place in `evidence_dir` only with the transaction that records it."""
     if upload is None and not url:
@@ -165,6 +166,9 @@ def submit(engine: Engine, evidence_dir: Path | None, *, plan_id: str, item: str
         _check_url(url)
     if document_date is not None and document_date < EARLIEST_DOCUMENT:
         raise _fail(f"дата документа {_ru(document_date)} раньше {_ru(EARLIEST_DOCUMENT)} — проверьте год")
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise _fail(f"комментарий длиннее {MAX_COMMENT} символов ({len(comment)}): сократите его")
     if allow_early is not None and not allow_early.strip():
         raise _fail("--allow-early требует причины: почему документ раньше открытия пункта")
     source = upload.source() if isinstance(upload, Upload) else upload
@@ -189,7 +193,7 @@ def submit(engine: Engine, evidence_dir: Path | None, *, plan_id: str, item: str
         evidence = Evidence(obligation_id=ob.id, sha256=stored.sha256 if stored else None,
                             file_name=stored.name if stored else None, size=stored.size if stored else None,
                             media_type=stored.media_type if stored else None, url=url, submitted_by=by,
-                            submitted_at=now, document_date=doc_date)
+                            submitted_at=now, document_date=doc_date, comment=comment)
         session.add(evidence)
         session.flush()
         _update_completion(session, plan, ob)
@@ -280,6 +284,6 @@ def list_evidence(engine: Engine, *, plan_id: str | None = None, item: str | Non
         {"id": e.id, "plan": plan, "item": key, "period": period, "org": org or None,
          "file": e.file_name, "sha256": e.sha256, "size": e.size, "media_type": e.media_type, "url": e.url,
          "submitted_by": e.submitted_by, "submitted_at": e.submitted_at.isoformat(),
-         "document_date": e.document_date.isoformat(), "review": e.review}
+         "document_date": e.document_date.isoformat(), "review": e.review, "comment": e.comment}
         for e, period, org, key, plan in rows if not ref or key == ref
     ]

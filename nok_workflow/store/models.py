@@ -32,6 +32,7 @@ class Plan(SQLModel, table=True):
     created_at: dt.datetime
     # The last day of the plan's period: upload links stay valid until it plus a grace time.
     period_end: dt.date | None = None
+    demo: bool = False  # a demo copy `nok serve` made on an empty store: its mail stays in files
 
 
 class PlanVersion(SQLModel, table=True):
@@ -138,6 +139,7 @@ class Evidence(SQLModel, table=True):
     submitted_at: dt.datetime
     document_date: dt.date
     review: str = Field(default="pending", max_length=16)  # pending | accepted | rejected
+    comment: str | None = None  # the submitter's note to the coordinator
 
 
 class Review(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""web app: coordinator accounts, sessions, login links, API tokens, upload link revisions
+"""web app: plan period end and demo flag, evidence comment, coordinator accounts, sessions, login links, API tokens, upload link revisions
 
 Revision ID: 0007
 Revises: 0006
@@ -23,6 +23,9 @@ T = sqlmodel.sql.sqltypes.UTCDateTime
 def upgrade() -> None:
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.add_column(sa.Column('period_end', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('demo', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('comment', S(), nullable=True))
     op.create_table('account',
     sa.Column('login', S(length=64), nullable=False),
     sa.Column('name', S(), nullable=False),
@@ -76,5 +79,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_web_session_login'), table_name='web_session')
     op.drop_table('web_session')
     op.drop_table('account')
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.drop_column('comment')
     with op.batch_alter_table('plan', schema=None) as batch_op:
+        batch_op.drop_column('demo')
         batch_op.drop_column('period_end')
