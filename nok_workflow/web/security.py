@@ -62,6 +62,8 @@ def make_middleware(allowed_hosts: set[str], secure_cookies: bool) -> Callable:
                 response = await call_next(request)
             except PageError as exc:
                 response = error_response(request, exc)
+            if limit := request.scope.get("state", {}).get("body_too_large"):
+                response = error_response(request, too_large(limit))
             if request.state.csrf != cookie:
                 response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict",
                                     secure=secure_cookies, path="/")
@@ -157,6 +159,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    # FastAPI turns an error while it parses a form into a 400: the flag lets
+                    # the middleware above answer 413, as it should.
+                    scope.setdefault("state", {})["body_too_large"] = self.max_bytes
                     raise too_large(self.max_bytes)
             return message
 
