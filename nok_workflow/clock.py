@@ -45,3 +45,15 @@ def now(override: str | None = None) -> dt.datetime:
 def local_date(moment: dt.datetime, timezone: str) -> dt.date:
     """The plan's own calendar day at ``moment``: deadlines and reminders live in it."""
     return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def parse_day(value: str, where: str) -> dt.date:
+    """A document's date as people write it: ГГГГ-ММ-ДД or ДД.ММ.ГГГГ (the CLI and the API)."""
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        try:
+            return dt.datetime.strptime(text, "%d.%m.%Y").date()
+        except ValueError:
+            raise InputError([Problem(where, 0, 0, f"«{value}» — не дата (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")]) from None

@@ -17,7 +17,6 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, text
@@ -30,7 +29,6 @@ from nok_workflow.settings import Settings
 OFFLINE_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false"}
 _PG_LOCK_KEY = 0x6E6F6B5F  # "nok_": one `nok serve` per PostgreSQL store
-PLAN_DEFINITIONS = Path(__file__).resolve().parents[1] / "plan_definitions"
 
 
 @contextlib.contextmanager
@@ -215,16 +213,17 @@ def _check_exposure(engine: Engine, host: str) -> None:
             "или запустите на 127.0.0.1"))])
 
 
-def load_bundled_plans(engine: Engine, now: dt.datetime) -> list[str]:
-    """On a store with no plans, the bundled ones (plan_definitions/*.yaml)."""
-    from nok_workflow.services.plans import load
+def load_demo(engine: Engine, settings: Settings, now: dt.datetime) -> tuple[str, str] | None:
+    """On a store with no plans, the demo plan (services/demo.py): its id and title."""
+    from nok_workflow.services.demo import make_demo
     from nok_workflow.store.models import Plan
 
     with Session(engine) as session:
         if session.execute(select(Plan.id).limit(1)).first() is not None:
-            return []
-    return [load(engine, path, actor=None, now=now).diff.plan_id
-            for path in sorted(PLAN_DEFINITIONS.glob("*.yaml"))]
+            return None
+    plan_id = make_demo(engine, now, settings)
+    with Session(engine) as session:
+        return plan_id, session.get(Plan, plan_id).title
 
 
 def start_local_api() -> str:
@@ -274,9 +273,10 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
     _check_exposure(engine, host)
     key = tokens.secret(settings.home)
     with single_instance(settings, engine):
-        loaded = load_bundled_plans(engine, clock.now(now))
-        if loaded:
-            announce(f"Хранилище было пустым: загружены планы {', '.join(loaded)}")
+        demo = load_demo(engine, settings, clock.now(now))
+        if demo:
+            announce(f"Хранилище было пустым: загружен демо-план {demo[0]} ({demo[1]}) — письма демо-плана "
+                     f"остаются в папке {settings.outbox_dir}; свой план: nok plan load файл.yaml")
         api_url = start_local_api()
         announce(f"Локальный API Prefect: {api_url}")
         runtime = Runtime(engine, now)

@@ -1,6 +1,7 @@
 """Delivery of messages. A Notifier takes finished messages and reports each outcome; it
 knows nothing of plans. `email.EmailNotifier` speaks SMTP (aiosmtplib); `files.FileNotifier`
-writes .eml files when no SMTP server is configured (the embedded default)."""
+writes .eml files when no SMTP server is configured (the embedded default); with a server,
+`routing.RoutingNotifier` still writes files for reserved `.invalid` addresses (the demo)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ __all__ = ["Attachment", "Message", "Notifier", "Outcome", "Record", "from_setti
 
 
 def from_settings(settings) -> Notifier:  # noqa: ANN001 - nok_workflow.settings.Settings
-    if settings.smtp_host:
-        from notifiers.email import EmailNotifier
-
-        return EmailNotifier.from_settings(settings)
     from notifiers.files import FileNotifier
 
-    return FileNotifier(settings.outbox_dir)
+    files = FileNotifier(settings.outbox_dir)
+    if settings.smtp_host:
+        from notifiers.email import EmailNotifier
+        from notifiers.routing import RoutingNotifier
+
+        return RoutingNotifier(EmailNotifier.from_settings(settings), files)
+    return files

@@ -1,4 +1,5 @@
-"""`nok serve` as a user starts it: one process, bundled plans, one instance per store."""
+"""`nok serve` as a user starts it: one process, the plans of its store, one instance per store.
+An empty store gets the demo plan instead: tests/test_demo.py."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 
+from nok_workflow.tokens import secret
 from tests.conftest import run_nok
 
 
@@ -28,17 +31,26 @@ def get(url: str) -> dict:
         return json.loads(response.read())
 
 
-def post(url: str) -> dict:
-    with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=5) as response:
+def post(url: str, key: bytes | None = None) -> dict:
+    """POST to `nok serve`, signed as the `nok` commands of the store sign (or unsigned)."""
+    from nok_workflow.tokens import run_token
+
+    headers = {"Authorization": f"Bearer {run_token(key)}"} if key else {}
+    request = urllib.request.Request(url, method="POST", data=b"", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
-@pytest.fixture
-def served(tmp_path):
+def start_serve(tmp_path, preload: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str, dict]:
+    """`nok serve` in a real process on the SQLite store NOK_HOME=tmp_path/.nok, after
+    `nok plan load` of the given bundled plans (none: an empty store, which gets the demo)."""
     env = {**os.environ, "NOK_HOME": str(tmp_path / ".nok"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "DO_NOT_TRACK": "1"}
     env.pop("NOK_DATABASE_URL", None)
     env.pop("PREFECT_API_URL", None)
+    for name in preload:
+        loaded = run_nok("plan", "load", f"plan_definitions/{name}.yaml", env=env)
+        assert loaded.returncode == 0, loaded.stderr
     port = free_port()
     # Its own process group: if the test fails and kills it, Prefect's local API server (a
     # child of `nok serve`) goes too instead of holding the output pipes open for ever.
@@ -46,8 +58,9 @@ def served(tmp_path):
     # block the server.
     logs = (tmp_path / "serve.out", tmp_path / "serve.err")
     out, err = (path.open("w", encoding="utf-8") for path in logs)
-    proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
-                            env=env, stdout=out, stderr=err, text=True, start_new_session=True)
+    with out, err:  # the child has its own copies
+        proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
+                                env=env, stdout=out, stderr=err, text=True, start_new_session=True)
     proc.output = lambda: tuple(path.read_text(encoding="utf-8") for path in logs)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -59,10 +72,15 @@ def served(tmp_path):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"nok serve did not start: {kill_group(proc)}")
             time.sleep(0.3)
+    return proc, url, env
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`nok serve` on a store with two bundled plans (the 2018 one is long overdue)."""
+    proc, url, env = start_serve(tmp_path, preload=("orenburg-raion-2024", "gorod-2018"))
     yield proc, url, env
     kill_group(proc)
-    out.close()
-    err.close()
 
 
 def kill_group(proc: subprocess.Popen) -> tuple[str, str]:
@@ -72,23 +90,23 @@ def kill_group(proc: subprocess.Popen) -> tuple[str, str]:
     return proc.output()
 
 
-def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, tmp_path):
+def test_serve_schedules_the_stores_plans_and_runs_them_on_evidence(served, tmp_path):
     proc, url, env = served
     health = get(f"{url}/health")
-    assert health["status"] == "ok" and health["plans"] == 4
-    assert set(health["next_runs"]) == {"gorod-2018", "informing-2026", "orenburg-raion-2024",
-                                        "yuzhno-sakhalinsk-2014-2016"}
+    assert health["status"] == "ok" and health["plans"] == 2  # the store's own: no demo added
+    assert set(health["next_runs"]) == {"gorod-2018", "orenburg-raion-2024"}
     assert "+05" in health["next_runs"]["orenburg-raion-2024"] and " 09:00 " in health["next_runs"]["gorod-2018"]
     # On start every plan is run once (a server down at the plan's hour skips no day):
     # the stored statuses are today's, so the 2018 plan's items are long overdue.
     deadline = time.monotonic() + 180  # the first Prefect run in a fresh process starts its local API
-    while get(f"{url}/health")["runs"] < 4:
+    while get(f"{url}/health")["runs"] < 2:
         assert time.monotonic() < deadline, f"start-up runs did not finish: {get(f'{url}/health')}"
         time.sleep(1)
     assert get(f"{url}/health")["failures"] == 0
+    # No account yet: the first page says how to start, and shows none of the store's plans.
     with urllib.request.urlopen(url, timeout=5) as response:
         page = response.read().decode()
-    assert "Планы НОК/НОКО" in page and "orenburg-raion-2024" in page
+    assert "Как начать работу" in page and "nok user add" in page and "orenburg-raion-2024" not in page
     from sqlalchemy import create_engine, text
 
     with create_engine(f"sqlite:///{tmp_path / '.nok' / 'nok.db'}").connect() as conn:
@@ -108,22 +126,31 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     assert submitted.returncode == 0, submitted.stderr
     assert f"nok serve ({url}): запуск плана поставлен в очередь" in submitted.stdout
     deadline = time.monotonic() + 120
-    while get(f"{url}/health")["runs"] < 5:
+    while get(f"{url}/health")["runs"] < 3:
         assert time.monotonic() < deadline, "no flow run after the submission"
         time.sleep(1)
     assert get(f"{url}/health")["last_run"].startswith("orenburg-raion-2024: Completed")
 
+    # Only `nok` commands of this store may ask for a run: they sign with its key.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        post(f"{url}/api/plans/orenburg-raion-2024/run")
+    assert refused.value.code == 403
+    with pytest.raises(urllib.error.HTTPError) as forged:
+        post(f"{url}/api/plans/orenburg-raion-2024/run", key=b"x" * 32)
+    assert forged.value.code == 403
+
     # A burst of six requests: one run starts, one waits, the rest join the waiting one.
-    answers = [post(f"{url}/api/plans/orenburg-raion-2024/run")["status"] for _ in range(6)]
+    key = secret(tmp_path / ".nok")
+    answers = [post(f"{url}/api/plans/orenburg-raion-2024/run", key)["status"] for _ in range(6)]
     assert answers[0] == "запуск плана поставлен в очередь"
     assert set(answers[1:]) <= {"запуск плана уже ждёт очереди — он учтёт и этот документ",
                                 "план сейчас выполняется; следующий запуск начнётся сразу после него"}
     deadline = time.monotonic() + 120
-    while get(f"{url}/health")["runs"] < 6:
+    while get(f"{url}/health")["runs"] < 4:
         assert time.monotonic() < deadline, "no run after the burst"
         time.sleep(0.5)
     time.sleep(8)  # a run too many would have started by now
-    assert get(f"{url}/health")["runs"] - 5 in (1, 2), get(f"{url}/health")
+    assert get(f"{url}/health")["runs"] - 3 in (1, 2), get(f"{url}/health")
     assert get(f"{url}/health")["failures"] == 0
 
     # SIGTERM: the server stops cleanly and says so.
@@ -132,7 +159,7 @@ def test_serve_loads_bundled_plans_schedules_them_and_runs_on_evidence(served, t
     out, err = proc.output()
     assert proc.returncode == 0, err[-2000:]
     assert "nok serve остановлен" in out
-    # Four plans ran at once on start, yet Prefect's local API was started once (by nok
+    # Two plans ran at once on start, yet Prefect's local API was started once (by nok
     # serve, before any run: Prefect never started one of its own), and stopped.
     assert out.count("Локальный API Prefect: http://127.0.0.1:") == 1
     assert "Starting temporary server" not in err and err.count("Stopping temporary server") == 1, err[-3000:]

@@ -12,13 +12,16 @@ import sys
 
 import typer
 
+from nok_workflow.cli import api_tokens
 from nok_workflow.cli import deadline as deadline_cmd
 from nok_workflow.cli import evidence as evidence_cmd
+from nok_workflow.cli import links as links_cmd
 from nok_workflow.cli import outbox as outbox_cmd
 from nok_workflow.cli import plan as plan_cmd
 from nok_workflow.cli import plan_store
 from nok_workflow.cli import run as run_cmd
 from nok_workflow.cli import status as status_cmd
+from nok_workflow.cli import users as users_cmd
 from nok_workflow.cli.output import err_console
 from nok_workflow.cli.plan_import import import_command
 from nok_workflow.problems import InputError
@@ -37,6 +40,7 @@ plan_cmd.app.command("deploy")(run_cmd.deploy)
 app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(outbox_cmd.app, name="outbox")
+app.add_typer(links_cmd.app, name="link")
 app.command("waive")(evidence_cmd.waive)
 app.command("status")(status_cmd.status)
 app.command("audit")(status_cmd.audit)
@@ -45,6 +49,8 @@ app.command("serve")(run_cmd.serve)
 app.command("sweep")(run_cmd.sweep)
 app.command("prefect-server")(run_cmd.prefect_server)
 app.command("deadline")(deadline_cmd.deadline)
+app.add_typer(api_tokens.app, name="token")
+app.add_typer(users_cmd.app, name="user")
 
 
 def _interrupted(signum: int, _frame) -> None:  # noqa: ANN001

@@ -18,15 +18,9 @@ app = typer.Typer(help="Подтверждающие документы: заг�
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        try:
-            return dt.datetime.strptime(value, "%d.%m.%Y").date()
-        except ValueError:
-            raise InputError([Problem(option, 0, 0, f"«{value}» — не дата (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")]) from None
+    from nok_workflow.clock import parse_day
+
+    return None if value is None else parse_day(value, option)
 
 
 @app.command("submit")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 
 from nok_workflow.cli.output import console, err_console, print_json
 from nok_workflow.cli.rollover import rollover
-from nok_workflow.plan.describe import describe
+from nok_workflow.plan.describe import describe, interpretation_text, owner_label
 from nok_workflow.plan.schema_export import schema_json
 from nok_workflow.plan.validate import load_plan
 from nok_workflow.problems import InputError
-from nok_workflow.text import KIND_LABELS, date_short, plural
+from nok_workflow.text import plural
 
 app = typer.Typer(help="Планы: проверка, просмотр, импорт, перенос на новый год.", no_args_is_help=True)
 app.command("rollover")(rollover)
@@ -75,8 +74,8 @@ def show(
             if heading:
                 console.print(f"\n[bold]{heading}[/]")
         console.print(f"\n[bold cyan]{item['key']}[/] {item['title']}", highlight=False)
-        console.print(f"    Срок: «{item['deadline']}» → " + _interpretation(item), highlight=False)
-        owners = "; ".join(_owner_label(o) for o in item["owners"]) or "—"
+        console.print(f"    Срок: «{item['deadline']}» → " + interpretation_text(item), highlight=False)
+        owners = "; ".join(owner_label(o) for o in item["owners"]) or "—"
         console.print(f"    Ответственные: {owners}", highlight=False)
         results = "; ".join(item["results"]) or "—"
         console.print(f"    Результат: {results}", highlight=False)
@@ -84,36 +83,6 @@ def show(
             console.print(f"    [yellow]⚠ {warning}[/]", highlight=False)
     for warning in data["warnings"]:
         err_console.print(warning, markup=False)
-
-
-def _owner_label(owner: dict) -> str:
-    if "each_organisation" in owner:
-        count = len(owner["each_organisation"])
-        return f"{owner['name']} (отвечает каждая организация группы: {count})"
-    return owner["name"]
-
-
-_UNITS = {"days": ("день", "дня", "дней"), "working_days": ("рабочий день", "рабочих дня",
-          "рабочих дней"), "months": ("месяц", "месяца", "месяцев")}
-
-
-def _interpretation(item: dict) -> str:
-    """«в период 2024-Q3: 01.07.2024 – 30.09.2024», several occurrences on their own lines."""
-    occurrences = item["occurrences"]
-    spans = [
-        f"{o['period']}: {date_short(dt.date.fromisoformat(o['opens']))} – "
-        f"{date_short(dt.date.fromisoformat(o['due']))}"
-        for o in occurrences
-    ]
-    text = KIND_LABELS[item["kind"]]
-    if item["relative"]:
-        r = item["relative"]
-        text += f": {plural(r['amount'], *_UNITS[r['unit']])} после исполнения пункта {r['after'] or '?'}"
-    if len(spans) == 1:
-        return f"{text}, {spans[0]}"
-    if spans:
-        return f"{text}, {plural(len(spans), 'срок', 'срока', 'сроков')}:\n      " + "\n      ".join(spans)
-    return text
 
 
 @app.command("schema")

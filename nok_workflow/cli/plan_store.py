@@ -47,21 +47,8 @@ def load(
 
 
 def _print_diff(diff) -> None:
-    if diff.added:
-        console.print(f"  добавлено пунктов: {len(diff.added)} ({', '.join(diff.added)})", markup=False)
-    if diff.removed:
-        console.print(f"  удалено пунктов: {len(diff.removed)} ({', '.join(diff.removed)})", markup=False)
-    for key, fields in diff.changed:
-        console.print(f"  изменён пункт {key}: {', '.join(fields)}", markup=False)
-    if diff.plan_changes:
-        console.print(f"  изменено в плане: {', '.join(diff.plan_changes)}", markup=False)
-    if diff.directory_changed:
-        console.print("  изменён справочник исполнителей или организаций")
-    counts = [
-        (diff.obligations_added, "новых обязательств"), (diff.obligations_cancelled, "отменено"),
-        (diff.obligations_rescheduled, "перенесено сроков"), (diff.obligations_restored, "возвращено"),
-    ]
-    console.print("  обязательства: " + ", ".join(f"{label}: {n}" for n, label in counts if n or label.startswith("нов")))
+    for line in diff.lines():
+        console.print(f"  {line}", markup=False)
 
 
 def list_plans(json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:

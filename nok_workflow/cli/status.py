@@ -63,7 +63,7 @@ def audit(
 ) -> None:
     """Журнал: загрузки, правки, документы, проверки, снятия."""
     from nok_workflow import clock
-    from nok_workflow.services.audit import events
+    from nok_workflow.services.audit import audit_line, events
 
     rows = events(context.engine(), plan_id=plan, since=clock.parse_now(since, "--since") if since else None)
     data = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "plan": e.plan_id,
@@ -73,35 +73,6 @@ def audit(
         return
     for e in data:
         console.print(audit_line(e), markup=False)
-
-
-ACTIONS = {"plan.load": "план загружен", "plan.amend": "план изменён", "evidence.submit": "документ загружен",
-           "evidence.accept": "документ принят", "evidence.reject": "документ отклонён",
-           "obligation.waive": "обязательство снято", "status.change": "состояния пересчитаны"}
-
-
-def audit_line(e: dict) -> str:
-    """One event as a person reads it: when, who, what, on which item, what changed."""
-    d, parts = e["details"], []
-    if d.get("item"):
-        parts.append(f"пункт {d['item']}" + (f" ({d['period']})" if d.get("period") else ""))
-    if d.get("version"):
-        parts.append(f"версия {d['version']}")
-    if d.get("evidence"):
-        parts.append(f"документ №{d['evidence']}")
-    if d.get("transitions"):
-        parts.append(", ".join(f"{_transition(t)}: {n}" for t, n in sorted(d["transitions"].items())))
-    if d.get("reason"):
-        parts.append(f"причина: {d['reason']}")
-    what = ACTIONS.get(e["action"], e["action"])
-    who = "проход по плану" if e["actor"] == "sweep" else e["actor"]
-    return f"{e['at'][:16].replace('T', ' ')}  {e['plan'] or '—'}  {what}  ({who})" + (
-        f": {'; '.join(parts)}" if parts else "")
-
-
-def _transition(text: str) -> str:
-    before, _, after = text.partition("→")
-    return f"{LABELS.get(before, before)} → {LABELS.get(after, after)}"
 
 
 db_app = typer.Typer(help="База данных.", no_args_is_help=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from nok_workflow.plan.compiled import ALL_OF_GROUP, deadline_text
 from nok_workflow.plan.validate import LoadedPlan
+from nok_workflow.text import KIND_LABELS, date_short, plural
 
 
 def describe(loaded: LoadedPlan) -> dict[str, Any]:
@@ -54,3 +56,39 @@ def describe(loaded: LoadedPlan) -> dict[str, Any]:
         "items": items,
         "warnings": [str(w) for w in loaded.warnings],
     }
+
+
+def owner_label(owner: dict) -> str:
+    if "each_organisation" in owner:
+        count = len(owner["each_organisation"])
+        return f"{owner['name']} (отвечает каждая организация группы: {count})"
+    return owner["name"]
+
+
+_UNITS = {"days": ("день", "дня", "дней"), "working_days": ("рабочий день", "рабочих дня",
+          "рабочих дней"), "months": ("месяц", "месяца", "месяцев")}
+
+
+def interpretation_parts(item: dict) -> tuple[str, list[str]]:
+    """How an item's deadline was understood: the kind (and a relative rule), and each
+    occurrence as «2024-Q3: 01.07.2024 – 30.09.2024»."""
+    spans = [
+        f"{o['period']}: {date_short(dt.date.fromisoformat(o['opens']))} – "
+        f"{date_short(dt.date.fromisoformat(o['due']))}"
+        for o in item["occurrences"]
+    ]
+    text = KIND_LABELS[item["kind"]]
+    if item["relative"]:
+        r = item["relative"]
+        text += f": {plural(r['amount'], *_UNITS[r['unit']])} после исполнения пункта {r['after'] or '?'}"
+    return text, spans
+
+
+def interpretation_text(item: dict) -> str:
+    """«в период 2024-Q3: 01.07.2024 – 30.09.2024», several occurrences on their own lines."""
+    text, spans = interpretation_parts(item)
+    if len(spans) == 1:
+        return f"{text}, {spans[0]}"
+    if spans:
+        return f"{text}, {plural(len(spans), 'срок', 'срока', 'сроков')}:\n      " + "\n      ".join(spans)
+    return text

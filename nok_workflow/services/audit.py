@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from nok_workflow.status import LABELS
 from nok_workflow.store.models import AuditEvent
 
 
@@ -17,11 +18,50 @@ def record(session: Session, *, actor: str, action: str, plan_id: str | None, at
 
 
 def events(engine: Engine, *, plan_id: str | None = None, since: dt.datetime | None = None,
-           limit: int = 1000) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id).limit(limit)
+           limit: int = 1000, offset: int = 0, newest_first: bool = False) -> list[AuditEvent]:
+    order = (AuditEvent.at.desc(), AuditEvent.id.desc()) if newest_first else (AuditEvent.at, AuditEvent.id)
+    query = select(AuditEvent).order_by(*order).limit(limit).offset(offset)
     if plan_id:
         query = query.where(AuditEvent.plan_id == plan_id)
     if since:
         query = query.where(AuditEvent.at >= since)
     with Session(engine) as session:
         return list(session.execute(query).scalars())
+
+
+ACTIONS = {"plan.load": "план загружен", "plan.amend": "план изменён", "evidence.submit": "документ загружен",
+           "evidence.accept": "документ принят", "evidence.reject": "документ отклонён",
+           "obligation.waive": "обязательство снято", "status.change": "состояния пересчитаны",
+           "account.add": "учётная запись создана", "account.password": "пароль изменён",
+           "link.revoke": "ссылка исполнителя заменена", "api_token.create": "выдан API-токен",
+           "api_token.revoke": "API-токен отозван"}
+
+
+def audit_parts(e: dict) -> tuple[str, str, list[str]]:
+    """What happened, who did it, and on what (item, version, document, changes, reason)."""
+    d, parts = e["details"], []
+    if d.get("item"):
+        parts.append(f"пункт {d['item']}" + (f" ({d['period']})" if d.get("period") else ""))
+    if d.get("version"):
+        parts.append(f"версия {d['version']}")
+    if d.get("evidence"):
+        parts.append(f"документ №{d['evidence']}")
+    if d.get("transitions"):
+        parts.append(", ".join(f"{_transition(t)}: {n}" for t, n in sorted(d["transitions"].items())))
+    if d.get("reason"):
+        parts.append(f"причина: {d['reason']}")
+    what = ACTIONS.get(e["action"], e["action"])
+    who = "проход по плану" if e["actor"] == "sweep" else e["actor"]
+    return what, who, parts
+
+
+def audit_line(e: dict) -> str:
+    """One event as a person reads it: when, who, what, on which item, what changed."""
+    what, who, parts = audit_parts(e)
+    return f"{e['at'][:16].replace('T', ' ')}  {e['plan'] or '—'}  {what}  ({who})" + (
+        f": {'; '.join(parts)}" if parts else "")
+
+
+def _transition(text: str) -> str:
+    before, _, after = text.partition("→")
+    return f"{LABELS.get(before, before)} → {LABELS.get(after, after)}"

@@ -70,6 +70,26 @@ class PlanDiff:
                     or self.directory_changed or self.obligations_added or self.obligations_cancelled
                     or self.obligations_rescheduled or self.obligations_restored)
 
+    def lines(self) -> list[str]:
+        """What changes, as `nok plan load` and the web's upload page say it."""
+        lines = []
+        if self.added:
+            lines.append(f"добавлено пунктов: {len(self.added)} ({', '.join(self.added)})")
+        if self.removed:
+            lines.append(f"удалено пунктов: {len(self.removed)} ({', '.join(self.removed)})")
+        lines += [f"изменён пункт {key}: {', '.join(fields)}" for key, fields in self.changed]
+        if self.plan_changes:
+            lines.append(f"изменено в плане: {', '.join(self.plan_changes)}")
+        if self.directory_changed:
+            lines.append("изменён справочник исполнителей или организаций")
+        counts = [
+            (self.obligations_added, "новых обязательств"), (self.obligations_cancelled, "отменено"),
+            (self.obligations_rescheduled, "перенесено сроков"), (self.obligations_restored, "возвращено"),
+        ]
+        lines.append("обязательства: " + ", ".join(f"{label}: {n}" for n, label in counts
+                                                     if n or label.startswith("нов")))
+        return lines
+
     def summary(self) -> dict[str, Any]:
         return {
             "added": self.added, "removed": self.removed,

@@ -1,5 +1,75 @@
-"""(being written)"""
+"""The coordinator's pages (signed in): their plans, each plan's dashboard and audit trail;
+the plan page, waivers and plan uploads (`coordinator_plans`); evidence review
+(`coordinator_review`). Every action is the service call the CLI makes, `by` the login."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from nok_workflow.services import accounts
+from nok_workflow.services.audit import audit_parts, events
+from nok_workflow.services.dashboard import cached, dashboard, party_names, plan_cards
+from nok_workflow.store.models import Account
+from nok_workflow.web import coordinator_plans, coordinator_review
+from nok_workflow.web.auth import coordinator, ctx, require_plan
+from nok_workflow.web.coordinator_common import page
 
 router = APIRouter()
+AUDIT_PAGE = 100
+
+
+def first_run(request: Request) -> Response:
+    """A store without accounts: what to do first."""
+    from nok_workflow.web.first_run import first_run as first_run_page
+
+    return first_run_page(request)
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    c = ctx(request)
+    if not accounts.any_account(c.engine):
+        return first_run(request)
+    account = coordinator(request)
+    cards = plan_cards(c.engine, accounts.coordinated_plans(c.engine, account.login), c.now())
+    return page(request, "coord_home.html", cards=cards)
+
+
+@router.get("/plans/{plan_id}")
+async def plan_dashboard(request: Request, plan_id: str) -> Response:
+    # The busiest page. On an unchanged store it is three indexed lookups (session, plan,
+    # change stamp) and a render, done on the event loop: under fifty clients a hop to the
+    # thread pool costs more than they do. Computing it afresh goes to a thread.
+    account = coordinator(request)
+    require_plan(request, account, plan_id)
+    c = ctx(request)
+    d = cached(c.engine, plan_id, c.now()) or await run_in_threadpool(dashboard, c.engine, plan_id, c.now())
+    return page(request, "coord_dashboard.html", d=d, tab="dashboard")
+
+
+@router.get("/plans/{plan_id}/audit")
+def plan_audit(request: Request, plan_id: str, account: Annotated[Account, Depends(coordinator)],
+               page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1) -> Response:
+    require_plan(request, account, plan_id)
+    c = ctx(request)
+    d = dashboard(c.engine, plan_id, c.now())
+    # One more than a page: whether a next page exists, without counting the whole log.
+    rows = events(c.engine, plan_id=plan_id, limit=AUDIT_PAGE + 1, offset=(page_no - 1) * AUDIT_PAGE,
+                  newest_first=True)
+    with Session(c.engine) as session:
+        names = party_names(session, plan_id, {e.actor for e in rows})
+    shown = []
+    for e in rows[:AUDIT_PAGE]:
+        what, who, parts = audit_parts({"action": e.action, "actor": e.actor, "details": e.details})
+        shown.append({"at": e.at, "what": what, "who": names.get(e.actor, who), "parts": parts, "action": e.action})
+    return page(request, "coord_audit.html", d=d, tab="audit", events=shown, page_no=page_no,
+                more=len(rows) > AUDIT_PAGE)
+
+
+router.include_router(coordinator_plans.router)
+router.include_router(coordinator_review.router)

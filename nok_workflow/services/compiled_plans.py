@@ -1,0 +1,90 @@
+"""A plan's current version compiled once per process: its sections, its items as `nok plan
+show` describes them, each item's reminder and escalation policy. The pages read these on
+every view; compiling a region's plan takes a fraction of a second, so it is kept in memory,
+keyed by the version's content hash."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from nok_workflow.plan.describe import describe
+from nok_workflow.plan.source import parse
+from nok_workflow.plan.validate import LoadedPlan, validate_document
+from nok_workflow.policy import Policy, resolve
+from nok_workflow.problems import InputError, Problem
+from nok_workflow.store.models import Plan, PlanVersion
+
+
+@dataclass(frozen=True)
+class CurrentPlan:
+    """A plan's current version compiled once: sections, items as `plan show` describes
+    them, and each item's reminder and escalation policy."""
+
+    plan_id: str
+    version: int
+    loaded: LoadedPlan
+    described: dict[str, Any]
+    policies: dict[str, Policy]  # by item identity; "" for the plan's own
+    sections: list[tuple[str, str]]  # (number, title) in plan order
+    section_of: dict[str, int]  # item key → index in `sections`
+
+    def policy(self, identity: str) -> Policy:
+        return self.policies.get(identity) or self.policies[""]
+
+    def section_index(self, key: str) -> int:
+        """An item no longer in the plan goes by its number's first part (I.1 → I)."""
+        if key in self.section_of:
+            return self.section_of[key]
+        head = key.split(".")[0]
+        return next((i for i, (number, _) in enumerate(self.sections) if number.strip(".") == head),
+                    len(self.sections))
+
+
+_compiled: OrderedDict[tuple[str, int, str], CurrentPlan] = OrderedDict()
+_compiled_lock = threading.Lock()
+_COMPILED_MAX = 32
+
+
+def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> CurrentPlan:
+    """The plan's current (or given) version compiled, from memory after the first time;
+    keyed by the version's content hash, so another store's plan of the same id never mixes in."""
+    with Session(engine) as session:
+        query = (select(PlanVersion.version, PlanVersion.sha256).where(PlanVersion.plan_id == plan_id))
+        if version is None:
+            query = query.join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
+        else:
+            query = query.where(PlanVersion.version == version)
+        version, sha = session.execute(query).one()
+        key = (plan_id, version, sha)
+        with _compiled_lock:
+            cached = _compiled.get(key)
+            if cached is not None:
+                _compiled.move_to_end(key)
+                return cached
+        row = session.execute(select(PlanVersion.source_text, PlanVersion.source_file).where(
+            PlanVersion.plan_id == plan_id, PlanVersion.version == version)).one()
+    try:
+        loaded = validate_document(parse(row.source_text, row.source_file))
+    except InputError as exc:
+        # Loaded under older, laxer rules: say what to do (as `nok status` does).
+        raise InputError([Problem(row.source_file, 0, 0, (
+            f"сохранённая версия плана «{plan_id}» не проходит нынешнюю проверку ({exc.problems[0].message}); "
+            "исправьте файл и загрузите его снова"))]) from None
+    compiled = loaded.compiled
+    sections = [(s.number or "", s.title or "") for s in compiled.plan.sections]
+    index = {id(s): i for i, s in enumerate(compiled.plan.sections)}
+    policies = {"": resolve(compiled.plan)} | {ci.item.id or ci.key: resolve(compiled.plan, ci.item)
+                                               for ci in compiled.items}
+    made = CurrentPlan(plan_id, version, loaded, describe(loaded), policies, sections,
+                       {ci.key: index[id(ci.section)] for ci in compiled.items})
+    with _compiled_lock:
+        _compiled[key] = made
+        while len(_compiled) > _COMPILED_MAX:
+            _compiled.popitem(last=False)
+    return made

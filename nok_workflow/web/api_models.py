@@ -1,0 +1,95 @@
+"""What the JSON API answers and accepts: pydantic models whose Russian descriptions are what
+the schema (/openapi.json) and the server-rendered /docs page show."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ApiError(BaseModel):
+    """Отказ: что случилось, подробности и что делать."""
+
+    error: str = Field(description="Что случилось")
+    detail: str = Field(description="Подробности (для отказа сервиса — его сообщение)")
+    hint: str = Field(description="Что делать")
+
+
+class ObligationOut(BaseModel):
+    id: int = Field(description="№ обязательства")
+    plan: str = Field(description="id плана")
+    item: str = Field(description="Номер пункта, как в плане (напр. I.1)")
+    title: str = Field(description="Название пункта")
+    period: str = Field(description="Период, напр. 2024-Q4 или 2024")
+    org: str | None = Field(description="Организация (для пунктов «каждая организация»), иначе null")
+    due: str | None = Field(description="Срок, ГГГГ-ММ-ДД")
+    status: str = Field(description="Состояние на последний запуск плана: upcoming, open, due_soon, overdue, "
+                                    "escalated, done, done_late, cancelled, waived")
+    level: int = Field(description="Уровень эскалации (0 — нет)")
+    completed_on: str | None = Field(description="Дата документа, которым обязательство выполнено")
+    documents: list[str] = Field(description="Какие документы ожидаются (результаты пункта)")
+
+
+class ObligationPage(BaseModel):
+    total: int = Field(description="Сколько обязательств подходит под условия всего")
+    limit: int = Field(description="Сколько строк на странице")
+    offset: int = Field(description="Сколько строк пропущено")
+    obligations: list[ObligationOut]
+
+
+class EvidenceOut(BaseModel):
+    id: int = Field(description="№ документа")
+    obligation: int = Field(description="№ обязательства, к которому он принят")
+    item: str = Field(description="Номер пункта")
+    period: str = Field(description="Период")
+    document_date: str = Field(description="Дата документа, ГГГГ-ММ-ДД")
+    sha256: str | None = Field(description="SHA-256 файла (null, если передана только ссылка)")
+    review: str = Field(description="Проверка: pending, accepted или rejected")
+    run: str = Field(description="Что сделано с запуском плана (зависимые пункты, сроки)")
+
+
+class ReviewIn(BaseModel):
+    accept: bool = Field(description="true — принять, false — отклонить")
+    reason: str | None = Field(default=None, max_length=2000,
+                               description="Причина отклонения (обязательна при accept=false)")
+
+
+class ReviewOut(BaseModel):
+    id: int = Field(description="№ документа")
+    review: str = Field(description="accepted или rejected")
+    run: str = Field(description="Что сделано с запуском плана")
+
+
+class WaiveIn(BaseModel):
+    plan: str = Field(max_length=64, description="id плана")
+    item: str = Field(max_length=64, description="Номер пункта")
+    period: str | None = Field(default=None, max_length=32,
+                               description="Период; без него — ближайший открытый")
+    org: str | None = Field(default=None, max_length=64, description="Организация (для пунктов каждой организации)")
+    reason: str = Field(max_length=2000, description="Почему обязательство снимается")
+
+
+class WaiveOut(BaseModel):
+    obligation: int = Field(description="№ обязательства")
+    item: str = Field(description="Номер пункта")
+    period: str = Field(description="Период")
+    state: str = Field(description="waived")
+    run: str = Field(description="Что сделано с запуском плана")
+
+
+class PlanOut(BaseModel):
+    id: str = Field(description="id плана")
+    title: str = Field(description="Название")
+    version: int = Field(description="Действующая редакция")
+    timezone: str = Field(description="Часовой пояс плана")
+    coordinator: str = Field(description="Координатор")
+    items: int = Field(description="Пунктов")
+    obligations: int = Field(description="Обязательств (без отменённых)")
+    loaded_at: str = Field(description="Когда загружена редакция")
+
+
+def errors(*codes: int) -> dict[int | str, dict]:
+    """The refusals an operation may answer, for the schema."""
+    words = {401: "Нет токена, токен неверен или отозван", 403: "Токен не даёт права на это действие",
+             404: "План не найден или недоступен токену", 413: "Файл больше допустимого",
+             422: "Сервис не принял данные (его сообщение — в detail)"}
+    return {code: {"model": ApiError, "description": words[code]} for code in codes}
