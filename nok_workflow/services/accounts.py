@@ -8,7 +8,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
@@ -95,15 +95,23 @@ def start_session(engine: Engine, login: str, now: dt.datetime, hours: int) -> s
 
 
 def session_account(engine: Engine, token: str | None, now: dt.datetime) -> Account | None:
+    found = session_until(engine, token, now)
+    return found[0] if found else None
+
+
+def session_until(engine: Engine, token: str | None, now: dt.datetime) -> tuple[Account, dt.datetime] | None:
+    """The signed-in account and when its session ends."""
     if not token:
         return None
     with Session(engine) as session:
-        row = session.execute(select(Account).join(WebSession, WebSession.login == Account.login)
+        row = session.execute(select(Account, WebSession.expires_at)
+                              .join(WebSession, WebSession.login == Account.login)
                               .where(WebSession.token_hash == digest(token), WebSession.expires_at > now,
-                                     Account.active)).scalar()
-        if row is not None:
-            session.expunge(row)
-        return row
+                                     Account.active)).first()
+        if row is None:
+            return None
+        session.expunge(row[0])
+        return row[0], row[1]
 
 
 def end_session(engine: Engine, token: str | None) -> None:
@@ -133,6 +141,15 @@ def use_login_link(engine: Engine, token: str, now: dt.datetime) -> str | None:
                                                        LoginLink.used_at.is_(None), LoginLink.expires_at > now)
                                .values(used_at=now).returning(LoginLink.login)).scalar()
         return used
+
+
+_COORDINATES = text("SELECT 1 FROM plan WHERE id = :plan AND coordinator = :login")
+
+
+def coordinates(engine: Engine, login: str, plan_id: str) -> bool:
+    """Whether `login` coordinates the plan (asked on every page view: plain SQL, built once)."""
+    with engine.connect() as conn:
+        return conn.execute(_COORDINATES, {"plan": plan_id, "login": login}).first() is not None
 
 
 def coordinated_plans(engine: Engine, login: str) -> list[str]:

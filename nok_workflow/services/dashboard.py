@@ -23,6 +23,7 @@ from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.compiled_plans import current_plan
 from nok_workflow.status import days_late
+from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth
 
 TOP = 50  # rows of each list; the rest is «ещё N»
@@ -128,6 +129,7 @@ class Dashboard:
 
 # Keyed by store and plan: a server has one store, but a test run opens many.
 _cache: dict[tuple[str, str], tuple[tuple, Dashboard]] = {}
+STAMP_TTL = 1.0  # seconds another process's change may take to show (this process's: at once)
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_lock = threading.Lock()
 
@@ -155,9 +157,14 @@ def _stamp(session: Session, plan_id: str) -> tuple | None:
 
 def cached(engine: Engine, plan_id: str, now: dt.datetime) -> Dashboard | None:
     """The dashboard from memory when the store has not changed since; None otherwise (then
-    `dashboard` computes it). One indexed query: cheap enough for an event loop."""
-    with Session(engine) as session:
-        stamp = _stamp(session, plan_id)
+    `dashboard` computes it). One indexed query, and not even that while this process has
+    written nothing for STAMP_TTL seconds (store/fresh.py): cheap enough for an event loop."""
+
+    def read() -> tuple | None:
+        with Session(engine) as session:
+            return _stamp(session, plan_id)
+
+    stamp = remembered(("dashboard-stamp", str(engine.url), plan_id), STAMP_TTL, read)
     if stamp is None:
         return None
     hit = _cache.get((str(engine.url), plan_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -140,10 +142,20 @@ def connect(url: str) -> Engine:
     raise AssertionError("unreachable")
 
 
+_writes = itertools.count(1)
+_generation = 0
+
+
+def write_generation() -> int:
+    """How many write transactions this process has ended (see store/fresh.py)."""
+    return _generation
+
+
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that takes the write lock at once on SQLite (BEGIN
     IMMEDIATE), so two writers queue instead of failing half-way; commits on success."""
+    global _generation
     with engine.connect() as conn:
         conn.info["immediate"] = True
         try:
@@ -151,6 +163,7 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
                 yield conn
         finally:
             conn.info.pop("immediate", None)
+            _generation = next(_writes)  # committed or not: a reader may look again
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from nok_workflow.web import api, coordinator, executor, signin
 from nok_workflow.web.auth import SignInRequired
 from nok_workflow.web.context import WebContext
 from nok_workflow.web.pages import STATIC, PageError, error_response, not_found
-from nok_workflow.web.security import BodyLimit, make_middleware
+from nok_workflow.web.security import BodyLimit, Guard
 
 
 def create_app(context: WebContext) -> FastAPI:
@@ -29,7 +29,8 @@ def create_app(context: WebContext) -> FastAPI:
     # A file of the largest allowed size plus the form around it.
     max_body = context.settings.evidence_max_bytes + 1024 * 1024
     app.add_middleware(BodyLimit, max_bytes=max_body)  # added first: the innermost
-    app.middleware("http")(make_middleware(context.settings.hosts(), context.settings.base_url.startswith("https:")))
+    app.add_middleware(Guard, allowed_hosts=context.settings.hosts(),
+                       secure_cookies=context.settings.base_url.startswith("https:"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(PageError)

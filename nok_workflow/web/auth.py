@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 from fastapi import Request
 
 from nok_workflow.services import accounts
+from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import Account, ApiToken
 from nok_workflow.web.context import WebContext
 from nok_workflow.web.pages import PageError
@@ -20,11 +24,31 @@ class SignInRequired(Exception):
     """Not signed in: pages redirect to the sign-in page, the API answers 401."""
 
 
+# token → (when checked, the account): a busy page reloaded by many tabs need not ask the
+# store for the same session on every request. Sign-out here drops the entry at once; a
+# session ended by another process (a new password) is seen within SESSION_RECHECK seconds.
+SESSION_RECHECK = 5.0
+_sessions: dict[str, tuple[float, tuple[Account, dt.datetime] | None]] = {}
+
+
 def current_account(request: Request) -> Account | None:
     if not hasattr(request.state, "account"):
         c = ctx(request)
-        request.state.account = accounts.session_account(c.engine, request.cookies.get(SESSION_COOKIE), c.now())
+        token = request.cookies.get(SESSION_COOKIE)
+        seen = _sessions.get(token) if token else None
+        if seen is None or time.monotonic() - seen[0] >= SESSION_RECHECK:
+            seen = (time.monotonic(), accounts.session_until(c.engine, token, c.now()))
+            if token:
+                if len(_sessions) > 10_000:
+                    _sessions.clear()
+                _sessions[token] = seen
+        found = seen[1]
+        request.state.account = found[0] if found and c.now() < found[1] else None
     return request.state.account
+
+
+def forget_session(token: str | None) -> None:
+    _sessions.pop(token or "", None)
 
 
 def coordinator(request: Request) -> Account:
@@ -40,7 +64,9 @@ def require_plan(request: Request, account: Account, plan_id: str) -> None:
     were not there."""
     from nok_workflow.web.pages import not_found
 
-    if plan_id not in accounts.coordinated_plans(ctx(request).engine, account.login):
+    engine = ctx(request).engine
+    if not remembered(("coordinates", str(engine.url), account.login, plan_id), 1.0,
+                      lambda: accounts.coordinates(engine, account.login, plan_id)):
         raise not_found()
 
 

@@ -29,3 +29,8 @@ class WebContext:
 
     def simulated(self) -> dt.datetime | None:
         return clock.simulated(self.now_override)
+
+    def run_plan(self, plan_id: str) -> str:
+        """Ask for the plan's run after a change; what happened, as a sentence for a notice."""
+        said = self.trigger(plan_id, self.simulated()).strip()
+        return said[:1].upper() + said[1:] + ("" if said.endswith(".") else ".")

@@ -66,7 +66,7 @@ def waive(request: Request, plan_id: str, account: Annotated[Account, Depends(co
     c = ctx(request)
     ob = evidence.waive(c.engine, plan_id=plan_id, item=item, period=period.strip() or None,
                         org=org.strip() or None, reason=reason.strip(), by=account.login, now=c.now())
-    said = c.trigger(plan_id, c.simulated())
+    said = c.run_plan(plan_id)
     where = f"/plans/{plan_id}/items" + (f"?item={quote(item)}" if back == "item" else "")
     return done(request, where, f"Обязательство снято: пункт {item}, период {ob.period}. {said}")
 
@@ -187,5 +187,5 @@ def apply(request: Request, account: Annotated[Account, Depends(coordinator)],
     plan_id = result.diff.plan_id
     if not result.applied:
         return done(request, f"/plans/{plan_id}", f"План «{plan_id}» не изменился: изменений нет.", "notice")
-    said = c.trigger(plan_id, c.simulated())
+    said = c.run_plan(plan_id)
     return done(request, f"/plans/{plan_id}", f"Загружена версия {result.version} плана «{plan_id}». {said}")

@@ -55,7 +55,7 @@ def review(request: Request, plan_id: str, evidence_id: str, account: Annotated[
     c = ctx(request)
     evidence.review(c.engine, evidence_id=found.id, accept=accept, reason=None if accept else reason.strip(),
                     by=account.login, now=c.now())
-    said = c.trigger(plan_id, c.simulated())
+    said = c.run_plan(plan_id)
     word = "принят" if accept else "отклонён"
     return done(request, f"/plans/{plan_id}/review", f"Документ №{found.id} {word}. {said}")
 

@@ -13,11 +13,10 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
 from fastapi import Request
-from fastapi.responses import Response
+from starlette.datastructures import MutableHeaders
 
 from nok_workflow.web.pages import PageError, error_response
 
@@ -45,35 +44,65 @@ def host_of(request: Request) -> str:
     return raw.rsplit(":", 1)[0].lower() if ":" in raw else raw.lower()
 
 
-def make_middleware(allowed_hosts: set[str], secure_cookies: bool) -> Callable:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if host_of(request) not in allowed_hosts:
-            # DNS rebinding: a foreign name pointed at this address must not reach the pages.
-            response = error_response(request, PageError(
-                400, "Неизвестный адрес сервера",
-                f"Сервер не отвечает на имя «{request.headers.get('host', '')[:100]}».",
-                "Откройте адрес, который указан в письме, или добавьте имя в NOK_ALLOWED_HOSTS."))
-        else:
-            cookie = request.cookies.get(CSRF_COOKIE)
-            request.state.csrf = cookie if cookie and len(cookie) >= 32 else secrets.token_urlsafe(32)
-            try:
-                if request.method not in SAFE_METHODS:
-                    check_origin(request)
-                response = await call_next(request)
-            except PageError as exc:
-                response = error_response(request, exc)
-            if limit := request.scope.get("state", {}).get("body_too_large"):
-                response = error_response(request, too_large(limit))
-            if request.state.csrf != cookie:
-                response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict",
-                                    secure=secure_cookies, path="/")
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith(("/u/", "/login", "/api/")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+class Guard:
+    """Plain ASGI (Starlette's BaseHTTPMiddleware costs a task group and a stream per
+    request: the dashboard under fifty clients spent more there than in its own work)."""
 
-    return middleware
+    def __init__(self, app, allowed_hosts: set[str], secure_cookies: bool) -> None:  # noqa: ANN001 - ASGI app
+        self.app, self.hosts, self.secure = app, allowed_hosts, secure_cookies
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - ASGI
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = scope.setdefault("state", {})
+        cookie = request.cookies.get(CSRF_COOKIE)
+        fresh = not (cookie and len(cookie) >= 32)
+        state["csrf"] = secrets.token_urlsafe(32) if fresh else cookie
+        no_store = scope["path"].startswith(("/u/", "/login", "/api/"))
+        set_cookie = (f"{CSRF_COOKIE}={state['csrf']}; HttpOnly; Path=/; SameSite=strict"
+                      + ("; Secure" if self.secure else "")) if fresh else None
+
+        async def send_headed(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    if name not in headers:
+                        headers.append(name, value)
+                if no_store and "cache-control" not in headers:
+                    headers.append("Cache-Control", "no-store")
+                if set_cookie:
+                    headers.append("Set-Cookie", set_cookie)
+            await send(message)
+
+        refusal = None
+        if host_of(request) not in self.hosts:
+            # DNS rebinding: a foreign name pointed at this address must not reach the pages.
+            refusal = PageError(400, "Неизвестный адрес сервера",
+                                f"Сервер не отвечает на имя «{request.headers.get('host', '')[:100]}».",
+                                "Откройте адрес, который указан в письме, или добавьте имя в NOK_ALLOWED_HOSTS.")
+        elif request.method not in SAFE_METHODS:
+            try:
+                check_origin(request)
+            except PageError as exc:
+                refusal = exc
+        if refusal is not None:
+            await error_response(request, refusal)(scope, receive, send_headed)
+            return
+        replaced = False
+
+        async def send_checked(message) -> None:  # noqa: ANN001
+            # FastAPI answers 400 when reading a form fails: a body over the limit is a 413.
+            nonlocal replaced
+            if message["type"] == "http.response.start" and state.get("body_too_large"):
+                replaced = True
+                await error_response(request, too_large(state["body_too_large"]))(scope, receive, send_headed)
+                return
+            if not replaced:
+                await send_headed(message)
+
+        await self.app(scope, receive, send_checked)
 
 
 def check_origin(request: Request) -> None:
@@ -137,8 +166,8 @@ class RateLimit:
 class BodyLimit:
     """Requests larger than `max_bytes` are refused before they fill the disk: at once when
     Content-Length says so, else as soon as the body read so far passes the limit (the
-    PageError raised then reaches the app's handler: this sits inside the middleware above,
-    whose task group would otherwise wrap it)."""
+    PageError raised then reaches the app's handler, and `Guard` turns FastAPI's 400 for a
+    form it could not read into the 413)."""
 
     def __init__(self, app, max_bytes: int) -> None:  # noqa: ANN001 - an ASGI app
         self.app, self.max_bytes = app, max_bytes
