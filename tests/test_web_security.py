@@ -215,3 +215,42 @@ def test_links_in_mail_match_the_token_format():
     link = upload_link("http://127.0.0.1:8470/", KEY, "p", "q")
     assert re.fullmatch(r"http://127\.0\.0\.1:8470/u/p/q/[A-Za-z0-9_-]{24}", link)
     assert Path(link).name == upload_token(KEY, "p", "q")
+
+
+def _state_changing_routes(app) -> list[tuple[str, str]]:
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    found = []
+    for r in iter_route_contexts(app.routes):
+        if isinstance(r.original_route, APIRoute):
+            for method in r.original_route.methods - {"GET", "HEAD", "OPTIONS"}:
+                found.append((method, r.path))
+    return found
+
+
+def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
+    """Not a list kept by hand: every state-changing route of the app is tried without the
+    token. Only the bearer-token API (no cookies) and the key-signed run endpoint are exempt."""
+    load(engine, ORENBURG, actor=None, now=MOMENT)
+    accounts.add(engine, login="uo", name="УО", email=None, password="correct horse battery", now=MOMENT)
+    app = app_of(engine)
+    routes = _state_changing_routes(app)
+    assert len(routes) >= 10, routes  # the walk found the routers' routes
+    token = upload_token(KEY, "orenburg-raion-2024", "sovet")
+    values = {"plan_id": "orenburg-raion-2024", "party_id": "sovet", "token": token, "evidence_id": "1"}
+    c = client(app)
+    c.get("/login")
+    c.post("/login", data={"login": "uo", "password": "correct horse battery", "csrf": c.cookies.get("nok_csrf")})
+    checked = []
+    for method, path in routes:
+        if path.startswith("/api/"):
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: values[m[1]], path)
+        response = c.request(method, url, data={"item": "I.1", "reason": "x", "accept": "1"})
+        assert response.status_code == 403 and "Запрос отклонён" in response.text, (method, path)
+        checked.append(path)
+    assert "/u/{plan_id}/{party_id}/{token}/upload" in checked and "/plans/upload" in checked
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("select count(*) from evidence")).scalar() == 0
