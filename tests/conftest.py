@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.webapp import app_of  # noqa: F401 - the web app fixture, for every web test
+
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plan_definitions"
 SEEDS = ROOT / "tests" / "seeds"  # the real plans, kept in the repository

@@ -16,40 +16,17 @@ from nok_workflow.evidence_files import path_of
 from nok_workflow.services import accounts
 from nok_workflow.services.obligations import list_obligations
 from nok_workflow.services.plans import load
-from nok_workflow.settings import Settings
 from nok_workflow.store.models import AuditEvent, Evidence, Obligation, Review
-from nok_workflow.web.app import create_app
-from nok_workflow.web.context import WebContext
 from tests.conftest import MINIMAL_PLAN, PLANS, run_nok
+from tests.webapp import MOMENT, NOW, RAN, client
 
-NOW = "2024-10-08T09:00+05:00"
-MOMENT = dt.datetime.fromisoformat(NOW)
-KEY = b"k" * 32
 ORENBURG = PLANS / "orenburg-raion-2024.yaml"
 PLAN = "orenburg-raion-2024"
 PDF = b"%PDF-1.4\n% protocol of the council\n%%EOF\n"
-RAN = "запуск плана поставлен в очередь"
 
 
-@pytest.fixture
-def app_of(tmp_path):
-    def make(engine, now: str = NOW, **settings):
-        calls: list[tuple[str, object]] = []
-
-        def trigger(plan_id, moment):
-            calls.append((plan_id, moment))
-            return RAN
-
-        app = create_app(WebContext(engine, Settings(home=tmp_path / "home", **settings), KEY, trigger=trigger,
-                                    now_override=now))
-        app.state.calls = calls
-        return app
-
-    return make
 
 
-def client(app) -> TestClient:
-    return TestClient(app, base_url="http://127.0.0.1:8470")
 
 
 def bearer(token: str) -> dict[str, str]:

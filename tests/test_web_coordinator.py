@@ -17,17 +17,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from nok_workflow.services import accounts, evidence, health, plans, sweep
-from nok_workflow.settings import Settings
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import AuditEvent, Evidence, Mail, Obligation, Outbox, Plan, Review
 from nok_workflow.web import signin
-from nok_workflow.web.app import create_app
-from nok_workflow.web.context import WebContext
 from tests.conftest import MINIMAL_PLAN, PLANS, ROOT
+from tests.webapp import MOMENT, client
 
-NOW = "2024-10-08T09:00+05:00"
-MOMENT = dt.datetime.fromisoformat(NOW)
-KEY = b"k" * 32
 ORENBURG = PLANS / "orenburg-raion-2024.yaml"
 PLAN = "orenburg-raion-2024"
 PASSWORD = "correct horse battery"
@@ -53,25 +48,8 @@ def sqlite_engine(tmp_path):
     engine.dispose()
 
 
-@pytest.fixture
-def app_of(tmp_path):
-    def make(engine, **settings):
-        calls: list[tuple[str, object]] = []
-
-        def trigger(plan_id, moment):
-            calls.append((plan_id, moment))
-            return "Запуск плана поставлен в очередь."
-
-        app = create_app(WebContext(engine, Settings(home=tmp_path / "home", **settings), KEY, trigger=trigger,
-                                    now_override=NOW))
-        app.state.calls = calls
-        return app
-
-    return make
 
 
-def client(app) -> TestClient:
-    return TestClient(app, base_url="http://127.0.0.1:8470")
 
 
 def sign_in(app, login: str = "uo", password: str = PASSWORD) -> TestClient:

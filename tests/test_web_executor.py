@@ -25,13 +25,9 @@ from nok_workflow.services.plans import load
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import NO_ORG, AuditEvent, Evidence, Item, Obligation, Plan
 from nok_workflow.tokens import upload_token
-from nok_workflow.web.app import create_app
-from nok_workflow.web.context import WebContext
 from tests.conftest import PLANS, run_nok
+from tests.webapp import KEY, MOMENT
 
-NOW = "2024-10-08T09:00+05:00"
-MOMENT = dt.datetime.fromisoformat(NOW)
-KEY = b"k" * 32
 ORENBURG = "orenburg-raion-2024"
 SCHOOLS = "shkoly-2024"
 
@@ -103,21 +99,6 @@ def _pdf() -> bytes:
 PDF = _pdf()
 
 
-@pytest.fixture
-def app_of(tmp_path):
-    def make(engine, now: str = NOW, **settings):
-        calls: list[tuple[str, object]] = []
-
-        def trigger(plan_id, moment):
-            calls.append((plan_id, moment))
-            return "запуск плана поставлен в очередь"
-
-        app = create_app(WebContext(engine, Settings(home=tmp_path / "home", **settings), KEY, trigger=trigger,
-                                    now_override=now))
-        app.state.calls = calls
-        return app
-
-    return make
 
 
 @pytest.fixture

@@ -8,42 +8,19 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from nok_workflow.services import accounts, links
 from nok_workflow.services.plans import load
-from nok_workflow.settings import Settings
 from nok_workflow.store.models import AuditEvent
 from nok_workflow.tokens import run_token, upload_link, upload_token, upload_token_valid
-from nok_workflow.web.app import create_app
-from nok_workflow.web.context import WebContext
 from tests.conftest import PLANS, run_nok
+from tests.webapp import KEY, MOMENT, client
 
-NOW = "2024-10-08T09:00+05:00"
-MOMENT = dt.datetime.fromisoformat(NOW)
-KEY = b"k" * 32
 ORENBURG = PLANS / "orenburg-raion-2024.yaml"
 
 
-@pytest.fixture
-def app_of(tmp_path):
-    def make(engine, **settings):
-        calls: list[tuple[str, object]] = []
-
-        def trigger(plan_id, moment):
-            calls.append((plan_id, moment))
-            return "запуск плана поставлен в очередь"
-
-        app = create_app(WebContext(engine, Settings(home=tmp_path / "home", **settings), KEY, trigger=trigger,
-                                    now_override=NOW))
-        app.state.calls = calls
-        return app
-
-    return make
 
 
-def client(app, host: str = "127.0.0.1:8470") -> TestClient:
-    return TestClient(app, base_url=f"http://{host}")
 
 
 @pytest.mark.parametrize("path", ["/login", "/no-such-page", "/static/nok.css", "/u/x/y/z", "/health"])

@@ -24,7 +24,6 @@ from nok_workflow.store.models import NO_ORG, Evidence, Item, Obligation, Party,
 from nok_workflow.web import api_docs
 from nok_workflow.web.api_models import (
     EvidenceOut,
-    ObligationOut,
     ObligationPage,
     PlanOut,
     ReviewIn,

@@ -4,18 +4,16 @@ stored file itself — only ever as a download."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
-from nok_workflow import evidence_files
 from nok_workflow.services import evidence, plan_view
 from nok_workflow.services.dashboard import dashboard
 from nok_workflow.store.models import Account, Evidence
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import done, page
-from nok_workflow.web.pages import PageError, not_found
+from nok_workflow.web.pages import PageError, evidence_attachment, not_found
 from nok_workflow.web.security import csrf_protect
 
 router = APIRouter()
@@ -65,17 +63,5 @@ def evidence_file(request: Request, plan_id: str, evidence_id: str,
                   account: Annotated[Account, Depends(coordinator)]) -> Response:
     require_plan(request, account, plan_id)
     found = _evidence(request, plan_id, evidence_id)
-    if not found.sha256:
-        raise not_found()
-    path = evidence_files.path_of(ctx(request).settings.evidence_dir, found.sha256)
-    if not path.is_file():
-        raise PageError(404, "Файл документа не найден в хранилище",
-                        f"Запись о документе №{found.id} есть, а файла в папке документов нет.",
-                        "Сообщите администратору сервера: папку документов могли перенести или очистить.")
-    name = found.file_name or f"документ-{found.id}"
-    # Always a download with the type checked at intake: a browser never renders it here.
-    return FileResponse(path, media_type=found.media_type or "application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
-        "Cache-Control": "private, no-store",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    })
+    return evidence_attachment(ctx(request).settings.evidence_dir, found,
+                               "Сообщите администратору сервера: папку документов могли перенести или очистить.")

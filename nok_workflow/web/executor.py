@@ -11,14 +11,14 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
-from nok_workflow.evidence_files import StreamSource, path_of, printable
+from nok_workflow.evidence_files import StreamSource, printable
 from nok_workflow.problems import InputError
 from nok_workflow.services import evidence, links, party_view
 from nok_workflow.store.models import Party, Plan
 from nok_workflow.web.auth import ctx
-from nok_workflow.web.pages import PageError, not_found, render
+from nok_workflow.web.pages import evidence_attachment, not_found, render
 from nok_workflow.web.security import csrf_protect
 
 router = APIRouter()
@@ -129,14 +129,6 @@ def download(request: Request, plan_id: str, party_id: str, token: str, evidence
     c = ctx(request)
     wanted = _id(evidence_id)
     found = party_view.own_evidence(c.engine, plan.id, party.id, wanted) if wanted is not None else None
-    if found is None or not found.sha256:
+    if found is None:
         raise not_found()
-    path = path_of(c.settings.evidence_dir, found.sha256)
-    if not path.is_file():
-        raise PageError(404, "Файл документа не найден",
-                        f"Документ №{found.id} записан, но его файла нет в хранилище.",
-                        "Сообщите координатору плана.")
-    name = found.file_name or f"document-{found.id}"
-    # Never shown inline: a file from a user must not render as a page of this site.
-    return FileResponse(path, media_type=found.media_type or "application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"})
+    return evidence_attachment(c.settings.evidence_dir, found, "Сообщите координатору плана.")

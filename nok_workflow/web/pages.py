@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from nok_workflow.status import LABELS
@@ -65,3 +65,25 @@ def error_response(request: Request, exc: PageError) -> Response:
         return JSONResponse({"error": exc.title, "detail": exc.message, "hint": exc.hint},
                             status_code=exc.status)
     return render(request, "error.html", status=exc.status, error=exc)
+
+
+def evidence_attachment(evidence_dir: Path, evidence: Any, hint: str) -> FileResponse:
+    """A stored evidence file, always as a download with the type checked at intake: a file
+    from a user must never render as a page of this site. `hint`: whom to tell when the
+    file is gone from the evidence folder."""
+    from urllib.parse import quote
+
+    from nok_workflow.evidence_files import path_of
+
+    if not evidence.sha256:
+        raise not_found()
+    path = path_of(evidence_dir, evidence.sha256)
+    if not path.is_file():
+        raise PageError(404, "Файл документа не найден в хранилище",
+                        f"Запись о документе №{evidence.id} есть, а файла в папке документов нет.", hint)
+    name = evidence.file_name or f"документ-{evidence.id}"
+    return FileResponse(path, media_type=evidence.media_type or "application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
+        "Cache-Control": "private, no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })
