@@ -121,3 +121,11 @@ def test_the_demo_plans_mail_never_reaches_the_server(engine, smtp, tmp_path):
     assert report.sent >= 3 and report.failed == 0 and len(files) == report.sent
     assert handler.messages == []
     assert {email.utils.parseaddr(m["To"])[1].rpartition("@")[2] for m in files.values()} == {"demo.invalid"}
+    # The server was never asked: its health (shown by nok status) is not claimed to be good.
+    from nok_workflow.services.health import problems
+    from nok_workflow.store.models import ServiceHealth
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        assert session.get(ServiceHealth, "smtp") is None
+    assert problems(engine) == []
