@@ -20,7 +20,7 @@ from nok_workflow.services import accounts
 from nok_workflow.services import evidence as evidence_service
 from nok_workflow.services.catalog import plans_overview
 from nok_workflow.status import LABELS
-from nok_workflow.store.models import NO_ORG, Evidence, Item, Obligation, Party, Plan
+from nok_workflow.store.models import NO_ORG, Account, Evidence, Item, Obligation, Party, Plan
 from nok_workflow.web import api_docs
 from nok_workflow.web.api_models import (
     EvidenceOut,
@@ -55,7 +55,9 @@ def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, D
     engine = ctx(request).engine
     if token.plan_id is not None:
         return Caller(token.actor, token.plan_id, (token.plan_id,))
-    if not any(a.login == token.actor and a.active for a in accounts.accounts(engine)):
+    with Session(engine) as session:
+        account = session.get(Account, token.actor)
+    if account is None or not account.active:
         raise PageError(401, "Нужен API-токен", f"Учётная запись «{token.actor}», от имени которой выдан токен, "
                         "отключена или удалена.", "Попросите координатора выдать новый токен: nok token create.")
     return Caller(token.actor, None, tuple(accounts.coordinated_plans(engine, token.actor)))
