@@ -8,7 +8,6 @@ import datetime as dt
 import email
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from notifiers import Message, Outcome, from_settings
 from notifiers.files import FileNotifier
@@ -16,17 +15,8 @@ from notifiers.routing import RoutingNotifier, kept_local
 from nok_workflow.services import dispatch as dispatch_service
 from nok_workflow.services.demo import make_demo
 from nok_workflow.settings import Settings
-from tests.test_mail import Handler, settings_for
+from tests.test_mail import settings_for, smtp  # noqa: F401 - smtp: the real SMTP server fixture
 from tests.test_serve import free_port
-
-
-@pytest.fixture
-def smtp():
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
 
 
 def message(n: int, address: str) -> Message:
