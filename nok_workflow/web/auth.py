@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-
 from fastapi import Request
 
 from nok_workflow.services import accounts
@@ -24,31 +21,20 @@ class SignInRequired(Exception):
     """Not signed in: pages redirect to the sign-in page, the API answers 401."""
 
 
-# token → (when checked, the account): a busy page reloaded by many tabs need not ask the
-# store for the same session on every request. Sign-out here drops the entry at once; a
-# session ended by another process (a new password) is seen within SESSION_RECHECK seconds.
+# A busy page reloaded by many tabs need not ask the store for the same session each time:
+# the answer is reused until this process writes (a sign-out, a new password) or
+# SESSION_RECHECK seconds pass (a new password set by `nok user password` elsewhere).
 SESSION_RECHECK = 5.0
-_sessions: dict[str, tuple[float, tuple[Account, dt.datetime] | None]] = {}
 
 
 def current_account(request: Request) -> Account | None:
     if not hasattr(request.state, "account"):
         c = ctx(request)
         token = request.cookies.get(SESSION_COOKIE)
-        seen = _sessions.get(token) if token else None
-        if seen is None or time.monotonic() - seen[0] >= SESSION_RECHECK:
-            seen = (time.monotonic(), accounts.session_until(c.engine, token, c.now()))
-            if token:
-                if len(_sessions) > 10_000:
-                    _sessions.clear()
-                _sessions[token] = seen
-        found = seen[1]
+        found = remembered(("session", str(c.engine.url), token), SESSION_RECHECK,
+                           lambda: accounts.session_until(c.engine, token, c.now())) if token else None
         request.state.account = found[0] if found and c.now() < found[1] else None
     return request.state.account
-
-
-def forget_session(token: str | None) -> None:
-    _sessions.pop(token or "", None)
 
 
 def coordinator(request: Request) -> Account:

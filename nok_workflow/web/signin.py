@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from nok_workflow.services import accounts
-from nok_workflow.web.auth import SESSION_COOKIE, ctx, current_account, forget_session
+from nok_workflow.web.auth import SESSION_COOKIE, ctx, current_account
 from nok_workflow.web.pages import PageError, render
 from nok_workflow.web.security import RateLimit, csrf_protect
 
@@ -95,7 +95,6 @@ def use_link_confirm(request: Request, token: str) -> Response:
 @router.post("/logout", dependencies=[Depends(csrf_protect)])
 def logout(request: Request) -> Response:
     accounts.end_session(ctx(request).engine, request.cookies.get(SESSION_COOKIE))
-    forget_session(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
