@@ -10,8 +10,8 @@ from pathlib import Path
 from nok_workflow.problems import InputError, Problem
 
 
-def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
-    """Write ``text`` to ``path`` whole or not at all (temporary file + os.replace)."""
+def write_atomically(path: Path, text: str | bytes, *, force: bool = False) -> None:
+    """Write ``text`` (UTF-8) or bytes to ``path`` whole or not at all (temporary file + os.replace)."""
     file = str(path)
     if path.is_dir():
         raise InputError([Problem(file, 0, 0, "это каталог, а не файл")])
@@ -27,8 +27,9 @@ def write_atomically(path: Path, text: str, *, force: bool = False) -> None:
     except OSError as exc:
         raise InputError([Problem(file, 0, 0, _write_error(exc, directory))]) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         if mode is not None:

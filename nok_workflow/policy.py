@@ -27,6 +27,7 @@ class Policy:
     hour: int
     escalation_working_days: bool
     levels: tuple[Level, ...]
+    calendar_alarms: bool = False  # calendar feeds carry a VALARM per reminder
 
     @property
     def due_soon_days(self) -> int:
@@ -48,6 +49,7 @@ def resolve(plan: Plan, item: Item | None = None) -> Policy:
         reminder_days=tuple(sorted(set(_pick(*(p.days_before for p in chain_r))), reverse=True)),
         reminder_working_days=_pick(*(p.working_days for p in chain_r)),
         hour=_pick(*(p.hour for p in chain_r)),
+        calendar_alarms=_pick(*(p.calendar for p in chain_r)),
         escalation_working_days=_pick(*(p.working_days for p in chain_e)),
         levels=tuple(Level(lv.after_days, lv.to) for lv in sorted(levels, key=lambda x: x.after_days)),
     )

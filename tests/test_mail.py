@@ -133,7 +133,19 @@ def test_a_season_of_digests(engine, smtp, tmp_path):
     assert "Загрузить: https://nok.example.org/u/orenburg-raion-2024/sovet/" in body
     assert "План загружен, ваши пункты: новые пункты: I.1, I.2, II.4, II.5, III.1" in body
     ics = next(p for p in sovet.walk() if p.get_content_type() == "text/calendar").get_payload(decode=True)
-    assert b"DTSTART;VALUE=DATE:20240930" in ics and b"UID:nok-ob-" in ics
+    assert b"DTSTART;VALUE=DATE:20240930" in ics
+    # The same event as in the council's own calendar feed: same UID, same bytes.
+    from icalendar import Calendar
+
+    from nok_workflow.services.calendar_feed import Scope, build
+
+    from nok_workflow.tokens import secret
+
+    feed = build(engine, Scope(ORENBURG, "sovet"), base_url=settings.base_url, key=secret(settings.home))
+    attached = {str(e["UID"]): e.to_ical() for e in Calendar.from_ical(ics).walk("VEVENT")}
+    subscribed = {str(e["UID"]): e.to_ical() for e in Calendar.from_ical(feed.body).walk("VEVENT")}
+    assert [uid.split("@")[0].rsplit("/", 1)[0] for uid in attached] == ["nok-orenburg-raion-2024/I.1"]
+    assert attached.items() <= subscribed.items()
     assert subject(mails["uo@orenburg-raion.example.org"]) == \
         "Изменения в плане orenburg-raion-2024: проверьте свои пункты"
     assert "требует внимания 1 пункт." in text_of(mails["uo@orenburg-raion.example.org"])
@@ -626,7 +638,8 @@ def test_subject_and_intro_wording_by_count():
 
 
 def test_what_the_mails_list_is_read_in_one_query(engine, tmp_path):
-    """Escalations with their owners included: one statement for all claimed mails, not one per row."""
+    """Escalations with their owners included: one statement for all claimed mails, not one per
+    row; the calendar events of new deadlines add a few per plan, none per row."""
     from sqlalchemy import event
 
     from nok_workflow.services.letters import entries
@@ -648,7 +661,11 @@ def test_what_the_mails_list_is_read_in_one_query(engine, tmp_path):
             listed = entries(session, ids, settings, secret(settings.home))
         finally:
             event.remove(engine, "before_cursor_execute", count)
-    assert len(ids) == 6 and len(statements) == 1
+    outbox_reads = [s for s in statements if "FROM outbox" in s]
+    calendar_reads = [s for s in statements if "FROM outbox" not in s and s.lstrip().startswith("SELECT")]
+    assert len(ids) == 6 and len(outbox_reads) == 1
+    events = [e for found in listed.values() for e in found if e.event]
+    assert len(events) >= 2 and len(calendar_reads) <= 9, calendar_reads  # one plan: a fixed handful
     escalated = [e for found in listed.values() for e in found if e.kind == "escalation" and not e.owner]
     assert {c.name for e in escalated for c in e.late_owners} == {"МАОУ «СОШ № 1»", "МАОУ «Гимназия № 3»",
                                                                    "МБДОУ «Детский сад № 12»"}

@@ -214,7 +214,8 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
     routes = _state_changing_routes(app)
     assert len(routes) >= 10, routes  # the walk found the routers' routes
     token = upload_token(KEY, "orenburg-raion-2024", "sovet")
-    values = {"plan_id": "orenburg-raion-2024", "party_id": "sovet", "token": token, "evidence_id": "1"}
+    values = {"plan_id": "orenburg-raion-2024", "party_id": "sovet", "token": token, "evidence_id": "1",
+              "feed_id": "1"}
     c = client(app)
     c.get("/login")
     c.post("/login", data={"login": "uo", "password": "correct horse battery", "csrf": c.cookies.get("nok_csrf")})
@@ -227,7 +228,9 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
         assert response.status_code == 403 and "Запрос отклонён" in response.text, (method, path)
         checked.append(path)
     assert "/u/{plan_id}/{party_id}/{token}/upload" in checked and "/plans/upload" in checked
+    assert "/u/{plan_id}/{party_id}/{token}/calendar" in checked and "/plans/{plan_id}/calendar" in checked
     with engine.connect() as conn:
         from sqlalchemy import text
 
         assert conn.execute(text("select count(*) from evidence")).scalar() == 0
+        assert conn.execute(text("select count(*) from calendar_feed")).scalar() == 0

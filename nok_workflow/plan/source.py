@@ -152,6 +152,19 @@ def _refuse(file: str, event: yaml.Event, message: str) -> InputError:
 
 
 def _scan(text: str, file: str) -> None:
+    try:
+        _scan_with(_LOADER, text, file)
+    except yaml.MarkedYAMLError as exc:
+        # libyaml ≥ 0.2.6 (PyYAML 6.0.3+ wheels) stops at 1,000 open brackets while its
+        # scanner looks ahead, before the parser reaches our limit: rescan with the
+        # pure-Python parser, which stops at level MAX_DEPTH + 1 and names that place.
+        if _LOADER is yaml.SafeLoader or "maximum nesting depth" not in str(exc.problem):
+            raise
+        _scan_with(yaml.SafeLoader, text, file)
+        raise
+
+
+def _scan_with(loader: type, text: str, file: str) -> None:
     """Check depth, size and alias expansion on the parser's event stream (no composing).
 
     Stops at the first limit crossed, so a hostile file costs no more than a legal one.
@@ -181,7 +194,7 @@ def _scan(text: str, file: str) -> None:
             first = f" (строка {anchors[name][2]})" if name in anchors else ""
             raise _refuse(file, event, f"якорь YAML «&{name}» уже определён{first}")
 
-    for event in yaml.parse(text, Loader=_LOADER):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:

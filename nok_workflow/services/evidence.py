@@ -109,17 +109,20 @@ def _may_submit(plan: Plan, item: Item, ob: Obligation, who: str) -> bool:
     return who == plan.coordinator or who in obligation_owners(ob.org_id, item.owners)
 
 
-def _update_completion(session: Session, plan: Plan, ob: Obligation) -> None:
+def _update_completion(session: Session, plan: Plan, ob: Obligation, now: dt.datetime) -> None:
     rows = session.execute(select(Evidence).where(Evidence.obligation_id == ob.id)).scalars().all()
     facts = [EvidenceFact(e.id, e.document_date, e.submitted_at, e.review) for e in rows]
     item = session.get(Item, ob.item_id)
     review_required = plan.review_required if item.review_required is None else item.review_required
     closing = completion(facts, review_required)
-    ob.completed_on = closing.document_date if closing else None
+    completed_on = closing.document_date if closing else None
+    if completed_on != ob.completed_on:
+        ob.revision, ob.changed_at = ob.revision + 1, now
+    ob.completed_on = completed_on
     ob.completed_by_evidence = closing.id if closing else None
     session.add(ob)
     session.flush()
-    refresh_relative(session, plan.id)
+    refresh_relative(session, plan.id, now)
 
 
 def _check_url(url: str) -> None:
@@ -196,7 +199,7 @@ def submit(engine: Engine, evidence_dir: Path | None, *, plan_id: str, item: str
                             submitted_at=now, document_date=doc_date, comment=comment)
         session.add(evidence)
         session.flush()
-        _update_completion(session, plan, ob)
+        _update_completion(session, plan, ob, now)
         details = {"evidence": evidence.id, "item": item_row.key, "period": ob.period, "org": ob.org_id,
                    "sha256": evidence.sha256, "file": evidence.file_name, "url": url,
                    "document_date": doc_date.isoformat(),
@@ -240,7 +243,7 @@ def review(engine: Engine, *, evidence_id: int, accept: bool, reason: str | None
                         obligation_id=ob.id, kind="rejected", recipient=evidence.submitted_by,
                         day=local_date(now, plan.timezone), now=now,
                         details={"item": item.key, "title": item.title, "reason": reason})
-        _update_completion(session, plan, ob)
+        _update_completion(session, plan, ob, now)
         audit.record(session, actor=by, action=f"evidence.{'accept' if accept else 'reject'}",
                      plan_id=plan.id, at=now,
                      details={"evidence": evidence.id, "reason": reason, "obligation": ob.id,
@@ -261,9 +264,10 @@ def waive(engine: Engine, *, plan_id: str, item: str, period: str | None, org: s
         if by != plan.coordinator:
             raise _fail(f"снять обязательство может только координатор плана ({plan.coordinator})")
         ob.state, ob.state_reason = "waived", reason
+        ob.revision, ob.changed_at = ob.revision + 1, now
         session.add(ob)
         session.flush()
-        refresh_relative(session, plan.id)
+        refresh_relative(session, plan.id, now)
         audit.record(session, actor=by, action="obligation.waive", plan_id=plan_id, at=now,
                      details={"item": item_row.key, "period": ob.period, "org": ob.org_id, "reason": reason})
         session.refresh(ob)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -32,7 +32,7 @@ from nok_workflow.services import audit
 from nok_workflow.services.outbox import queue
 from nok_workflow.services.relative import refresh_relative
 from nok_workflow.store.db import write_session
-from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion
+from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion, touched
 
 _ITEM_FIELDS = ("key", "number", "title", "deadline_text", "kind", "owners", "results",
                 "depends_on", "relative", "review_required", "position")
@@ -220,7 +220,9 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                                  reminder_hour=resolve(plan).hour, current_version=version, created_at=now,
                                  period_end=plan.period.end))
                 session.flush()
+                old_title = None
             else:
+                old_title = session.execute(select(Plan.title).where(Plan.id == plan.id)).scalar()
                 moved = session.execute(
                     update(Plan).where(Plan.id == plan.id, Plan.current_version == diff.base_version)
                     .values(current_version=version, title=plan.title, timezone=plan.timezone,
@@ -232,11 +234,13 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
             session.add(PlanVersion(plan_id=plan.id, version=version, sha256=diff.sha256,
                                     source_file=file, source_text=text, loaded_at=now,
                                     loaded_by=actor, summary=diff.summary()))
-            _write_parties(session, loaded)
-            ids = _write_items(session, plan.id, diff, version)
-            _write_obligations(session, plan.id, diff, ids, version)
+            renamed = _write_parties(session, loaded)
+            ids, shown_changed = _write_items(session, plan.id, diff, version)
+            _write_obligations(session, plan.id, diff, ids, version, now)
+            _touch_shown(session, plan.id, diff, ids, now, items=shown_changed, parties=renamed,
+                         everything=old_title is not None and old_title != plan.title)
             session.flush()
-            refresh_relative(session, plan.id)
+            refresh_relative(session, plan.id, now)
             _tell_owners(session, loaded, diff, version, now)
             audit.record(session, actor=actor, action="plan.load" if diff.new_plan else "plan.amend",
                          plan_id=plan.id, at=now, details={"version": version, **diff.summary()})
@@ -293,25 +297,54 @@ def _parties(plan) -> dict[str, tuple]:
     return result
 
 
-def _write_parties(session: Session, loaded: LoadedPlan) -> None:
+def _write_parties(session: Session, loaded: LoadedPlan) -> set[str]:
+    """The plan's directory written anew; the ids of parties whose name changed."""
     plan_id = loaded.plan.id
+    before = dict(session.execute(select(Party.id, Party.name).where(Party.plan_id == plan_id)).all())
     session.execute(Party.__table__.delete().where(Party.plan_id == plan_id))
     rows = [{"plan_id": plan_id, "id": pid, "name": t[0], "kind": t[1], "group_id": t[2], "email": t[3],
              "escalates_to": t[4], "active": True} for pid, t in _parties(loaded.plan).items()]
     session.connection().execute(Party.__table__.insert(), rows)
+    return {r["id"] for r in rows if r["id"] in before and before[r["id"]] != r["name"]}
 
 
-def _write_items(session: Session, plan_id: str, diff: PlanDiff, version: int) -> dict[str, int]:
+def _touch_shown(session: Session, plan_id: str, diff: PlanDiff, ids: dict[str, int], now: dt.datetime, *,
+                 items: list[int], parties: set[str], everything: bool) -> None:
+    """Obligations whose calendar events now read differently get a new revision: those of
+    items with a new title, owners, documents or wording; those of renamed owners and
+    organisations; all of them when the plan's title changed. One statement."""
+    table = Obligation.__table__
+    live = (table.c.plan_id == plan_id) & (table.c.state != "cancelled")
+    if everything:
+        session.execute(update(table).where(live).values(**touched(now)))
+        return
+    owned = {ids[s.identity] for s in diff._items if parties & set(s.row()["owners"])}
+    wanted = set(items) | owned
+    if wanted or parties:
+        session.execute(update(table).where(live, or_(table.c.item_id.in_(wanted), table.c.org_id.in_(parties)))
+                        .values(**touched(now)))
+
+
+# What an obligation's calendar event shows of its item: a change touches its obligations.
+_SHOWN = ("key", "title", "owners", "results", "deadline_text")
+
+
+def _write_items(session: Session, plan_id: str, diff: PlanDiff,
+                 version: int) -> tuple[dict[str, int], list[int]]:
+    """The items written; their ids by identity and the ids of those whose shown fields changed."""
     current = {i.identity: i for i in session.execute(select(Item).where(Item.plan_id == plan_id)).scalars()}
     expected = {s.identity for s in diff._items}
-    new_rows = []
+    new_rows, shown_changed = [], []
     for spec in diff._items:
         old = current.get(spec.identity)
         if old is None:
             new_rows.append({"plan_id": plan_id, **spec.row(), "active": True,
                              "first_version": version, "last_version": version})
             continue
-        for name, value in spec.row().items():
+        fields = spec.row()
+        if any(getattr(old, name) != fields[name] for name in _SHOWN):
+            shown_changed.append(old.id)
+        for name, value in fields.items():
             setattr(old, name, value)
         old.active, old.last_version = True, version
     for identity, old in current.items():
@@ -320,28 +353,31 @@ def _write_items(session: Session, plan_id: str, diff: PlanDiff, version: int) -
     if new_rows:
         session.connection().execute(Item.__table__.insert(), new_rows)
     session.flush()
-    return dict(session.execute(select(Item.identity, Item.id).where(Item.plan_id == plan_id)).all())
+    ids = dict(session.execute(select(Item.identity, Item.id).where(Item.plan_id == plan_id)).all())
+    return ids, shown_changed
 
 
 def _write_obligations(session: Session, plan_id: str, diff: PlanDiff, ids: dict[str, int],
-                       version: int) -> None:
+                       version: int, now: dt.datetime) -> None:
     if diff._new:  # Core executemany: the ORM's bulk path costs ~3x more per row
         session.connection().execute(Obligation.__table__.insert(), [
             {"plan_id": plan_id, "item_id": ids[o.identity], "period": o.period, "org_id": o.org_id,
-             "opens": o.opens, "due": o.due, "state": "active", "created_version": version}
+             "opens": o.opens, "due": o.due, "state": "active", "created_version": version,
+             "revision": 0, "changed_at": now}
             for o in diff._new
         ])
     table = Obligation.__table__
     if diff._cancel:
         session.execute(
             update(table).where(table.c.id == bindparam("oid"))
-            .values(state="cancelled", state_reason=f"исключено в версии {version}"),
+            .values(state="cancelled", state_reason=f"исключено в версии {version}", **touched(now)),
             [{"oid": oid} for oid in diff._cancel],
         )
     for rows, extra in ((diff._reschedule, {}), (diff._restore, {"state": "active", "state_reason": None})):
         if rows:
             session.execute(
                 update(table).where(table.c.id == bindparam("oid"))
-                .values(period=bindparam("period"), opens=bindparam("opens"), due=bindparam("due"), **extra),
+                .values(period=bindparam("period"), opens=bindparam("opens"), due=bindparam("due"),
+                        **touched(now), **extra),
                 rows,
             )

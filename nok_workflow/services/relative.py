@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from nok_workflow.deadlines.grammar import relative_due
-from nok_workflow.store.models import NO_ORG, Item, Obligation
+from nok_workflow.store.models import NO_ORG, Item, Obligation, touched
 
 
-def refresh_relative(session: Session, plan_id: str) -> int:
+def refresh_relative(session: Session, plan_id: str, now: dt.datetime | None) -> int:
     """Set (or clear) opens/due of the plan's relative obligations from their anchors.
 
     The anchor is done for an organisation when its obligation for that organisation is;
@@ -49,5 +50,6 @@ def refresh_relative(session: Session, plan_id: str) -> int:
     if changes:
         table = Obligation.__table__
         session.execute(update(table).where(table.c.id == bindparam("oid"))
-                        .values(opens=bindparam("opens"), due=bindparam("due")), changes)
+                        .values(opens=bindparam("opens"), due=bindparam("due"),
+                                **(touched(now) if now else {"revision": table.c.revision + 1})), changes)
     return len(changes)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, Integer, and_, bindparam, case, func, or_, select, update
 from sqlmodel import Session
 
 from nok_workflow.clock import local_date
@@ -88,7 +88,7 @@ def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_
             raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен")])
         if now is not None:
             plan.last_run_on = _run_day(plan, local_date(now, plan.timezone), allow_past)
-        refresh_relative(session, plan_id)
+        refresh_relative(session, plan_id, now)
         items = session.execute(select(Item).where(Item.plan_id == plan_id, Item.active)
                                 .order_by(Item.position)).scalars().all()
         policies = plan_policies(session, [plan_id])
@@ -171,7 +171,8 @@ def process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.dat
         for row in candidates:
             st = status_of(ObligationFact(row.opens, row.due, row.state), row.completed_on, today, policy)
             if (st.status, st.level) != (row.status, row.level):
-                changes.append({"oid": row.id, "status": st.status, "level": st.level})
+                changes.append({"oid": row.id, "status": st.status, "level": st.level,
+                                "bump": int(st.status != row.status), "at": now})
                 transitions[f"{row.status}→{st.status}"] += 1
             if st.status in CLOSED:
                 continue
@@ -184,8 +185,13 @@ def process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.dat
                 messages += _messages(context, item, row, "escalation", st.level, target, today, now)
         if changes:
             table = Obligation.__table__
+            # A new status is a new calendar event (SEQUENCE, LAST-MODIFIED); a new level is not.
+            bumped = bindparam("bump", type_=Integer)
             session.execute(update(table).where(table.c.id == bindparam("oid"))
-                            .values(status=bindparam("status"), level=bindparam("level")), changes)
+                            .values(status=bindparam("status"), level=bindparam("level"),
+                                    revision=table.c.revision + bumped,
+                                    changed_at=case((bumped > 0, bindparam("at", type_=table.c.changed_at.type)),
+                                                    else_=table.c.changed_at)), changes)
         queued = queue(session, messages)
         counts = dict(session.execute(select(ob.status, func.count()).where(ob.item_id == item_id)
                                       .group_by(ob.status)).all())

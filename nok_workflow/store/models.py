@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, case, text
 from sqlmodel import Field, SQLModel
 
 NO_ORG = ""  # obligations of an item owned by units or people, not by each organisation
@@ -123,6 +123,17 @@ class Obligation(SQLModel, table=True):
     # in nok_workflow.status are the truth, this is their cached result.
     status: str = Field(default="upcoming", max_length=16)
     level: int = 0
+    # Bumped, with the time, whenever what a calendar shows of it changes (due date, title,
+    # status, state): the SEQUENCE and LAST-MODIFIED of its event (services/calendar_feed.py).
+    revision: int = 0
+    changed_at: dt.datetime | None = None
+
+
+def touched(now: dt.datetime) -> dict[str, Any]:
+    """The values an UPDATE of obligations sets when what their calendar events show changes.
+    Touched twice in one change (a plan amendment moves a date and rewords it) counts once."""
+    return {"revision": case((Obligation.changed_at == now, Obligation.revision), else_=Obligation.revision + 1),
+            "changed_at": now}
 
 
 class Evidence(SQLModel, table=True):
@@ -289,4 +300,30 @@ class LinkRevision(SQLModel, table=True):
     plan_id: str = Field(primary_key=True, max_length=64)
     party_id: str = Field(primary_key=True, max_length=64)
     revision: int = 0
+    revoked_at: dt.datetime | None = None
+
+
+class StoreMeta(SQLModel, table=True):
+    """Facts about the store itself, e.g. its random id: calendar UIDs carry it, so two
+    stores (two municipalities, next year's) never make the same UID."""
+
+    __tablename__ = "store_meta"
+
+    key: str = Field(primary_key=True, max_length=32)
+    value: str
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A subscription to a calendar of deadlines: one plan, or one owner or organisation (in
+    one plan or in all). Only the token's SHA-256 is stored; revoking ends it."""
+
+    __tablename__ = "calendar_feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    name: str  # what the subscriber calls it, e.g. «телефон»
+    plan_id: str | None = Field(default=None, max_length=64)  # None: every plan the party is in
+    party_id: str | None = Field(default=None, max_length=64)  # None: the whole plan
+    created_by: str = Field(max_length=64)
+    created_at: dt.datetime
     revoked_at: dt.datetime | None = None

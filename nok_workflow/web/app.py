@@ -18,7 +18,7 @@ from nok_workflow import clock
 from nok_workflow.problems import InputError
 from nok_workflow.store.models import Plan
 from nok_workflow.tokens import run_token
-from nok_workflow.web import api, coordinator, executor, signin
+from nok_workflow.web import api, calendar, coordinator, executor, signin
 from nok_workflow.web.auth import SignInRequired
 from nok_workflow.web.context import WebContext
 from nok_workflow.web.pages import STATIC, PageError, error_response, not_found
@@ -98,6 +98,7 @@ def create_app(context: WebContext) -> FastAPI:
 
     app.include_router(signin.router)
     app.include_router(executor.router)
+    app.include_router(calendar.router)
     app.include_router(coordinator.router)
     app.include_router(api.router)
     return app

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from nok_workflow.evidence_files import StreamSource, printable
 from nok_workflow.problems import InputError
-from nok_workflow.services import evidence, links, party_view
+from nok_workflow.services import evidence, feeds, links, party_view
 from nok_workflow.store.models import Party, Plan
 from nok_workflow.web.auth import ctx
 from nok_workflow.web.pages import evidence_attachment, not_found, render
@@ -121,6 +121,21 @@ def upload(request: Request, plan_id: str, party_id: str, token: str,
     except Exception:  # noqa: BLE001 - the document is recorded; the daily run catches up
         log.exception("запуск плана %s после загрузки документа №%s не удался", plan.id, saved.id)
     return RedirectResponse(f"{_base(plan.id, party.id, token)}?uploaded={saved.id}#notice", status_code=303)
+
+
+CALENDAR_NAME = "с личной страницы"
+
+
+@router.post("/u/{plan_id}/{party_id}/{token}/calendar", dependencies=[Depends(csrf_protect)])
+def calendar(request: Request, plan_id: str, party_id: str, token: str) -> Response:
+    """A calendar subscription of the party's deadlines; the address is shown this once."""
+    plan, party, today = _holder(request, plan_id, party_id, token)
+    c = ctx(request)
+    secret = feeds.replace(c.engine, plan_id=plan.id, party_id=party.id, name=CALENDAR_NAME, by=party.id,
+                           now=c.now())
+    url = feeds.feed_url(c.settings.base_url, secret)
+    return _page(request, plan, party, today, token, calendar_url=url,
+                 webcal_url="webcal://" + url.split("://", 1)[1])
 
 
 @router.get("/u/{plan_id}/{party_id}/{token}/evidence/{evidence_id}")
