@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import socket
 import tempfile
 import time
 from email.message import EmailMessage
@@ -19,6 +18,7 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
+from benchmarks.common import free_port
 from benchmarks.region import region_plan
 from nok_workflow.services import dispatch, plans, sweep
 from nok_workflow.settings import Settings
@@ -34,11 +34,6 @@ class Sink:
         self.count += 1
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def raw(port: int, messages: list[EmailMessage], connections: int) -> None:

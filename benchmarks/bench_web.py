@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.common import free_port
 from benchmarks.region import region_plan
 
 NOW = "2025-10-08T09:00+05:00"
@@ -52,11 +52,6 @@ app = create_app(WebContext(engine, settings, b"b" * 32, trigger=lambda p, m: "â
 uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning")
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build(url: str, plan_path: Path) -> tuple[int, float]:

@@ -18,7 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from flows.engine import store_engine
 from nok_workflow import clock
-from nok_workflow.services import sweep
+from nok_workflow.services import quarterly, sweep
+from nok_workflow.settings import Settings
 
 
 def transient_fault(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry hook
@@ -51,6 +52,13 @@ def item_step(context: sweep.PlanContext, item_id: int, now: dt.datetime) -> Sta
                            "changed": outcome.changed, "queued": outcome.queued})
 
 
+@task(name="Квартальный отчёт", **RETRIES)
+def report_step(plan_id: str, period: Any, now: dt.datetime) -> State:
+    issued = quarterly.issue(store_engine(), Settings(), plan_id, period, now)
+    return Completed(name="Отчёт сформирован", message=f"Отчёт за {period.label}: {issued.files['docx'].name}",
+                     data={"quarter": period.code, "evidence": issued.evidence_id, "queued": issued.queued})
+
+
 def step_name(step: sweep.Step) -> str:
     title = " ".join(step.title.split())
     return f"{step.key} {title[:90]}{'…' if len(title) > 90 else ''}"
@@ -68,4 +76,8 @@ def plan_flow(plan_id: str, now: str | None = None, allow_past: bool = False) ->
             context, step.item_id, moment, wait_for=[futures[d] for d in step.depends_on if d in futures]
         )
     outcomes = {key: future.result() for key, future in futures.items()}
-    return {"plan": plan_id, "at": moment.isoformat(), "steps": outcomes}
+    result = {"plan": plan_id, "at": moment.isoformat(), "steps": outcomes}
+    # After the day's statuses: the quarter's report, on its report day (services/quarterly.py).
+    if (period := quarterly.due_quarter(store_engine(), plan_id, moment)) is not None:
+        result["report"] = report_step.submit(plan_id, period, moment, wait_for=list(futures.values())).result()
+    return result

@@ -23,6 +23,11 @@ def date_short(day: dt.date) -> str:
     return format_date(day, format="dd.MM.yyyy", locale=_RU)
 
 
+def percent(value: float) -> str:
+    """«37,5 %»: one decimal, a decimal comma, a space before the sign."""
+    return f"{value:.1f}".replace(".", ",") + " %"
+
+
 def date_long(day: dt.date) -> str:
     """«10 сентября 2014 г.»"""
     return format_date(day, format="long", locale=_RU)

@@ -198,10 +198,25 @@ def test_quarterly_report_flow(store):
            now=dt.datetime(2024, 10, 2, 5, tzinfo=dt.UTC), url="https://example.org/p",
            document_date=dt.date(2024, 9, 17))
     summary = quarterly_report_flow("orenburg-raion-2024", now="2024-10-05T05:00:00+00:00")
-    assert summary["quarter"] == "2024-Q3"
-    assert summary["totals"] == {"due": 2, "on_time": 1, "late": 0, "waived": 0, "not_done": 1}
-    text = (Settings().home / "reports" / "orenburg-raion-2024-2024-Q3.md").read_text(encoding="utf-8")
-    assert "| I.1 | Заседания общественного совета №1 | 1 | 1 | 0 | 0 | 0 |" in text
+    assert summary["quarter"] == "2024Q3"
+    assert {k: summary["totals"][k] for k in ("total", "on_time", "not_done")} == {"total": 2, "on_time": 1,
+                                                                                    "not_done": 1}
+    folder = Settings().home / "reports" / "orenburg-raion-2024"
+    assert sorted(p.name for p in folder.iterdir()) == [f"otchet-orenburg-raion-2024-2024Q3.{f}"
+                                                        for f in ("docx", "html", "json", "xlsx")]
+    assert summary["evidence"] is None  # the plan names no reporting item
+
+
+def test_the_plan_flow_issues_the_report_on_its_day(store):
+    """The daily run after the quarter closed issues its report once; the next day's run does not."""
+    from flows.plan_flow import plan_flow
+
+    load(store, "orenburg-raion-2024.yaml", "2024-09-17")
+    assert "report" not in plan_flow("orenburg-raion-2024", now="2024-09-30T05:00:00+00:00")
+    first = plan_flow("orenburg-raion-2024", now="2024-10-01T05:00:00+00:00")
+    assert first["report"]["quarter"] == "2024Q3" and first["report"]["queued"] is True
+    assert "report" not in plan_flow("orenburg-raion-2024", now="2024-10-02T05:00:00+00:00")
+    assert (Settings().home / "reports" / "orenburg-raion-2024" / "otchet-orenburg-raion-2024-2024Q3.docx").is_file()
 
 
 def test_evidence_runs_the_plan_at_once_in_embedded_mode(store):

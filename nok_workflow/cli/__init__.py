@@ -15,10 +15,12 @@ import typer
 from nok_workflow.cli import api_tokens
 from nok_workflow.cli import deadline as deadline_cmd
 from nok_workflow.cli import evidence as evidence_cmd
+from nok_workflow.cli import feeds as feeds_cmd
 from nok_workflow.cli import links as links_cmd
 from nok_workflow.cli import outbox as outbox_cmd
 from nok_workflow.cli import plan as plan_cmd
 from nok_workflow.cli import plan_store
+from nok_workflow.cli import report as report_cmd
 from nok_workflow.cli import run as run_cmd
 from nok_workflow.cli import status as status_cmd
 from nok_workflow.cli import users as users_cmd
@@ -51,14 +53,30 @@ app.command("prefect-server")(run_cmd.prefect_server)
 app.command("deadline")(deadline_cmd.deadline)
 app.add_typer(api_tokens.app, name="token")
 app.add_typer(users_cmd.app, name="user")
+app.add_typer(feeds_cmd.app, name="feed")
+app.command("ical")(feeds_cmd.ical)
+app.command("report")(report_cmd.report)
+
+
+_signalled: list[int] = []
 
 
 def _interrupted(signum: int, _frame) -> None:  # noqa: ANN001
-    raise KeyboardInterrupt  # SIGTERM ends a command as Ctrl-C does: one line, no traceback
+    # SIGTERM ends a command as Ctrl-C does: one line, no traceback. Remembered because what
+    # follows the KeyboardInterrupt varies: Typer turns it into a silent exit 130, pydantic wraps
+    # it in a serialization error when it lands inside Prefect's settings.
+    _signalled.append(signum)
+    raise KeyboardInterrupt
+
+
+def _say_interrupted() -> None:
+    err_console.print("прервано")
+    sys.exit(130)
 
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     if os.environ.get("PREFECT_API_URL") == "":
         # Empty means "no server" to us; Prefect would take it as a server and fail every event.
         del os.environ["PREFECT_API_URL"]
@@ -69,9 +87,14 @@ def main() -> None:
             err_console.print(str(problem), markup=False, highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("прервано")
-        sys.exit(130)
+        _say_interrupted()
+    except SystemExit:
+        if _signalled:
+            _say_interrupted()
+        raise
     except Exception as exc:
+        if _signalled:
+            _say_interrupted()
         # A database that went away mid-command is the operator's problem to fix, not a bug.
         from sqlalchemy.exc import DBAPIError
 

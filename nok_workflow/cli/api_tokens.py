@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nok_workflow.cli import context
-from nok_workflow.cli.output import console, err_console, print_json
+from nok_workflow.cli.output import console, err_console, print_json, utc_moment
 
 app = typer.Typer(help="API-токены для других систем (сайт школы, анкетирование оператора).",
                   no_args_is_help=True)
@@ -26,21 +26,13 @@ def create(
     from nok_workflow.services.accounts import create_api_token
 
     engine = context.engine()
-    issuer = by or _coordinator(engine, plan) or actor
+    issuer = by or context.plan_coordinator(engine, plan) or actor
     token = create_api_token(engine, name=name, actor=actor, plan_id=plan, by=issuer, now=context.now(now))
     scope = f"исполнитель «{actor}» плана «{plan}»" if plan else f"координатор «{actor}», все его планы"
     console.print(f"Токен «{name.strip()}» ({scope}):", markup=False)
     print(token)  # plain: a program may read it from the output
     err_console.print("Сохраните токен сейчас: он больше не будет показан (в хранилище — только его хеш). "
                       "Передавайте его в заголовке Authorization: Bearer <токен>.", markup=False)
-
-
-def _coordinator(engine, plan: str | None) -> str | None:  # noqa: ANN001 - an Engine
-    if plan is None:
-        return None
-    from nok_workflow.services.catalog import plans_overview
-
-    return next((p["coordinator"] for p in plans_overview(engine) if p["id"] == plan), None)
 
 
 @app.command("list")
@@ -60,12 +52,9 @@ def list_tokens(json_out: bool = typer.Option(False, "--json", help="Вывес�
     for r in rows:
         # Names are people's text: escaped, never taken as markup.
         table.add_row(str(r["id"]), escape(r["name"]), r["plan"] or "все планы координатора", escape(r["as"]),
-                      _moment(r["created"]), _moment(r["revoked"]) if r["revoked"] else "—")
+                      utc_moment(r["created"]), utc_moment(r["revoked"]) if r["revoked"] else "—")
     console.print(table)
 
-
-def _moment(iso: str) -> str:
-    return f"{iso[8:10]}.{iso[5:7]}.{iso[:4]} {iso[11:16]} UTC"  # the store keeps UTC
 
 
 @app.command("revoke")
@@ -80,6 +69,6 @@ def revoke(
     engine = context.engine()
     if by is None:
         row = next((t for t in api_tokens(engine) if t.id == token_id), None)
-        by = (_coordinator(engine, row.plan_id) or row.actor) if row is not None else "cli"
+        by = (context.plan_coordinator(engine, row.plan_id) or row.actor) if row is not None else "cli"
     revoke_api_token(engine, token_id, by=by, now=context.now(now))
     console.print(f"токен №{token_id} отозван", markup=False)

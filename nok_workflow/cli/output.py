@@ -25,6 +25,11 @@ MESSAGE_KINDS = {"reminder": "напоминание", "escalation": "эскал
                  "plan_changed": "изменение плана"}
 
 
+def utc_moment(iso: str) -> str:
+    """A stored moment as «ДД.ММ.ГГГГ ЧЧ:ММ UTC» (the store keeps UTC)."""
+    return f"{iso[8:10]}.{iso[5:7]}.{iso[:4]} {iso[11:16]} UTC"
+
+
 def print_json(data: Any) -> None:
     # Plain print: Rich would wrap long lines and break the JSON for other programs.
     print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -131,6 +131,9 @@ def compile_plan(doc: source.SourceDocument, plan: Plan, lost: Lost | None = Non
                     warn((*base, "deadline"), message)
             compiled_items.append(CompiledItem(key, section, item, interpretation))
 
+    if plan.report_item is not None and resolve(plan.report_item) is None and not lost.item(plan.report_item):
+        err(("report_item",), f"report_item: пункта «{plan.report_item}» нет в плане")
+
     for group in sorted(empty_used, key=groups.__getitem__):
         warn(("groups", groups[group]), f"в группе «@{group}» нет ни одной организации: "
                                          "добавьте их в organisations")

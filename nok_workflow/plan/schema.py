@@ -43,6 +43,10 @@ class ReminderPolicy(Strict):
     hour: Annotated[int, Field(ge=0, le=23)] | None = Field(
         default=None, description="Час отправки по местному времени плана"
     )
+    calendar: bool | None = Field(
+        default=None,
+        description="Напоминать и в календаре подписчика (VALARM) в те же дни и час; по умолчанию нет",
+    )
 
 
 EscalationTarget = Literal["owners", "escalates_to", "coordinator"] | Identifier
@@ -62,7 +66,7 @@ class EscalationPolicy(Strict):
     levels: list[EscalationLevel] | None = None
 
 
-DEFAULT_REMINDERS = ReminderPolicy(days_before=[14, 3, 1, 0], working_days=False, hour=9)
+DEFAULT_REMINDERS = ReminderPolicy(days_before=[14, 3, 1, 0], working_days=False, hour=9, calendar=False)
 DEFAULT_ESCALATION = EscalationPolicy(
     working_days=True,
     levels=[
@@ -238,6 +242,11 @@ class Plan(Strict):
     escalation: EscalationPolicy = Field(
         default_factory=EscalationPolicy,
         description="По умолчанию: +1 раб. день исполнителям, +5 — escalates_to, +10 — координатору",
+    )
+    report_item: str | None = Field(
+        default=None,
+        description="Пункт плана, которым сдаётся квартальный отчёт о его выполнении (номер или id): "
+                    "отчёт формируется к его сроку и прикладывается к нему документом",
     )
     directory: list[DirectoryEntry] = Field(min_length=1)
     groups: list[Group] = Field(default_factory=list)

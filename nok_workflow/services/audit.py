@@ -34,7 +34,8 @@ ACTIONS = {"plan.load": "план загружен", "plan.amend": "план и�
            "obligation.waive": "обязательство снято", "status.change": "состояния пересчитаны",
            "account.add": "учётная запись создана", "account.password": "пароль изменён",
            "link.revoke": "ссылка исполнителя заменена", "api_token.create": "выдан API-токен",
-           "api_token.revoke": "API-токен отозван"}
+           "api_token.revoke": "API-токен отозван", "feed.create": "выдана подписка на календарь",
+           "feed.revoke": "подписка на календарь отозвана", "report.issue": "сформирован квартальный отчёт"}
 
 
 def audit_parts(e: dict) -> tuple[str, str, list[str]]:
@@ -44,6 +45,8 @@ def audit_parts(e: dict) -> tuple[str, str, list[str]]:
         parts.append(f"пункт {d['item']}" + (f" ({d['period']})" if d.get("period") else ""))
     if d.get("version"):
         parts.append(f"версия {d['version']}")
+    if e["action"] == "report.issue":
+        parts.append(f"за {d.get('title') or d.get('quarter')}")
     if d.get("evidence"):
         parts.append(f"документ №{d['evidence']}")
     if d.get("transitions"):

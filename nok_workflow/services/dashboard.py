@@ -23,7 +23,7 @@ from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.compiled_plans import current_plan
 from nok_workflow.status import days_late
-from nok_workflow.store.fresh import remembered
+from nok_workflow.store.fresh import in_flight_sql, remembered
 from nok_workflow.store.models import Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth
 
 TOP = 50  # rows of each list; the rest is «ещё N»
@@ -136,7 +136,7 @@ _locks_lock = threading.Lock()
 
 # Plain SQL, built once: the stamp is read on every page view, and building the statement
 # (SQLAlchemy's cache key for nine subqueries) would cost more than running it.
-_STAMP = text("""
+_STAMP = """
 SELECT (SELECT max(id) FROM audit_event),
        (SELECT timezone FROM plan WHERE id = :plan),
        (SELECT last_run_on FROM plan WHERE id = :plan),
@@ -145,13 +145,18 @@ SELECT (SELECT max(id) FROM audit_event),
        (SELECT sum(attempts) FROM mail WHERE status IN ('failed', 'retry')),
        (SELECT count(*) FROM outbox WHERE status = 'failed' AND plan_id = :plan),
        (SELECT count(*) FROM service_health WHERE NOT ok),
-       (SELECT max(since) FROM service_health)
-""")
+       (SELECT max(since) FROM service_health),
+       {in_flight}
+"""
+_stamps: dict[str, Any] = {}  # by dialect
 
 
 def _stamp(session: Session, plan_id: str) -> tuple | None:
     """What changes when the dashboard would: one round trip of index lookups."""
-    row = session.execute(_STAMP, {"plan": plan_id}).one()
+    dialect = session.get_bind().dialect.name
+    if dialect not in _stamps:
+        _stamps[dialect] = text(_STAMP.format(in_flight=in_flight_sql(dialect)))
+    row = session.execute(_stamps[dialect], {"plan": plan_id}).one()
     return None if row[1] is None else tuple(row)
 
 

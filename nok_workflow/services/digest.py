@@ -22,7 +22,7 @@ class Contact:
 class Entry:
     """One outbox row, with what a person needs to act on it."""
 
-    kind: str  # reminder | escalation | rejected | plan_changed
+    kind: str  # reminder | escalation | rejected | plan_changed | report
     step: int
     plan: str  # the plan's title
     plan_id: str
@@ -38,6 +38,9 @@ class Entry:
     link: str | None = None
     new: bool = False  # the first reminder of this deadline: it goes into the .ics attachment
     late_owners: tuple[Contact, ...] = ()  # escalated to the reader: the owners who have not delivered
+    event: bytes | None = None  # a new deadline's calendar event, as in the reader's feed
+    timezone: str | None = None  # its plan's
+    attachments: tuple[tuple[str, str, bytes], ...] = ()  # a report's files: (name, media type, bytes)
 
 
 GROUPS = (
@@ -47,6 +50,7 @@ GROUPS = (
     ("soon", "Скоро срок"),
     ("rejected", "Документ отклонён"),
     ("plan_changed", "Изменения в плане"),
+    ("report", "Отчёт о выполнении плана"),
 )
 _RANK = {group: rank for rank, (group, _) in enumerate(GROUPS)}
 
@@ -109,6 +113,7 @@ def _line(e: Entry, day: dt.date) -> dict[str, Any]:
             "obligation": e.obligation or 0, "due": e.due.isoformat() if e.due else None,
             "due_text": date_long(e.due) if e.due else "", "days_text": days_phrase(e.due, day) if e.due else "",
             "documents": e.documents, "reason": e.reason, "link": e.link,
+            "attached": ", ".join(name for name, _, _ in e.attachments),
             "owners": [{"name": c.name, "email": c.email} for c in e.late_owners] if not e.owner else []}
 
 
@@ -136,6 +141,8 @@ def _action(kinds: set[str], told: list[Entry], names: dict[str, str]) -> str:
     if "rejected" in kinds:
         return (f"{agree(n, 'Отклонён', 'Отклонены', 'Отклонено')} {plural(n, 'документ', 'документа', 'документов')}"
                 f" {on} — загрузите {'исправленный' if n == 1 else 'исправленные'}")
+    if "report" in kinds and all(e.kind == "report" for e in told):
+        return f"{told[0].title} готов — {names[told[0].plan_id]}"
     plans = list(names.values())
     where = f"плане {plans[0]}" if len(plans) == 1 else plural(len(plans), "плане", "планах", "планах")
     return f"Изменения в {where}: проверьте свои пункты"

@@ -311,7 +311,7 @@ def _compose(engine: Engine, ids: list[int], settings: Settings, key: bytes, now
         listed = entries(session, ids, settings, key)
         for mail in mails:
             try:
-                messages.append((mail.id, build(mail, listed[mail.id], now)))
+                messages.append((mail.id, build(mail, listed[mail.id])))
             except (TemplateError, KeyError, ValueError) as exc:
                 why = f"ошибка шаблона письма: {exc}"
                 broken.append((mail.id, Outcome.fail(why), None))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from collections import defaultdict
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -14,8 +14,10 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlmodel import Session
 
 from nok_workflow.expand import obligation_owners
-from nok_workflow.ical import Deadline, calendar_bytes
+from nok_workflow.calendar.ics import calendar_from_events
+from nok_workflow.services.calendar_feed import digest_events
 from nok_workflow.plan.compiled import ALL_OF_GROUP
+from nok_workflow.reports.formats import FORMATS
 from nok_workflow.services.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import NO_ORG, Item, LinkRevision, Mail, Obligation, Outbox, Party, Plan
@@ -58,7 +60,9 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
         .where(Outbox.mail_id.in_(mail_ids)).order_by(Outbox.id, late.name)
     ).all()
     built: dict[int, tuple[int, dict[str, Any]]] = {}  # outbox row id → (mail id, the entry's fields)
+    report_files: dict[int, tuple[tuple[str, str, bytes], ...]] = {}
     late_owners: dict[int, list[Contact]] = defaultdict(list)  # escalation's row id → its owners
+    recipients: dict[int, str] = {}
     for row, ob, item, plan_title, org_name, org_email, late_name, late_email, revision in rows:
         if row.kind == "escalation":
             name, email = (org_name, org_email) if org_name is not None else (late_name, late_email)
@@ -66,6 +70,9 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
                 late_owners[row.id].append(Contact(name, email))
         if row.id in built:
             continue  # the same escalation again, for its next owner
+        recipients[row.id] = row.recipient
+        if row.kind == "report":
+            report_files[row.id] = _report_files(settings.home, row.details.get("files", []))
         owners = obligation_owners(ob.org_id, item.owners) if ob else []
         linked = row.kind == "rejected" or (row.kind in ("reminder", "escalation") and row.recipient in owners)
         built[row.id] = row.mail_id, dict(
@@ -78,10 +85,27 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
             new=bool(row.details.get("new")),
             link=upload_link(settings.base_url, key, row.plan_id, row.recipient, revision or 0) if linked else None,
         )
+    # A first reminder brings a new deadline: the digest attaches it as the reader's feed shows it.
+    wanted = {row_id: (f["obligation"], recipients[row_id]) for row_id, (_, f) in built.items()
+              if f["kind"] == "reminder" and f["new"] and f["link"] and f["due"] and f["obligation"]}
+    events = digest_events(session, session.get_bind(), set(wanted.values()), base_url=settings.base_url, key=key)
     found: dict[int, list[Entry]] = defaultdict(list)
     for row_id, (mail_id, fields) in built.items():
-        found[mail_id].append(Entry(**fields, late_owners=tuple(late_owners.get(row_id, ()))))
+        event, timezone = events.get(wanted.get(row_id), (None, None))
+        found[mail_id].append(Entry(**fields, late_owners=tuple(late_owners.get(row_id, ())), event=event,
+                                    timezone=timezone, attachments=report_files.get(row_id, ())))
     return found
+
+
+def _report_files(home: Path, files: list[str]) -> tuple[tuple[str, str, bytes], ...]:
+    """A quarterly report's files as the digest attaches them; one deleted since is left out."""
+    found = []
+    for name in files:
+        path = home / name
+        if path.is_file():
+            fmt = FORMATS.get(path.suffix.lstrip("."))
+            found.append((path.name, fmt.media_type if fmt else "application/octet-stream", path.read_bytes()))
+    return tuple(found)
 
 
 def _elements(array: ColumnElement[Any], dialect: str) -> TableValuedAlias:
@@ -92,10 +116,10 @@ def _elements(array: ColumnElement[Any], dialect: str) -> TableValuedAlias:
     return func.json_each(array).table_valued("value")
 
 
-def build(mail: Mail, listed: list[Entry], now: dt.datetime) -> Message:
+def build(mail: Mail, listed: list[Entry]) -> Message:
     context = digest_context(mail.name, mail.day, listed)
-    deadlines = [Deadline(uid=f"nok-ob-{e.obligation}@nok-workflow", day=e.due, summary=f"{e.key} {e.title}",
-                          description=f"{e.plan}. Нужен документ: {e.documents or '—'}", url=e.link)
-                 for e in listed if e.kind == "reminder" and e.new and e.due and e.obligation]
-    attachments = (Attachment("sroki.ics", "text/calendar", calendar_bytes(deadlines, now)),) if deadlines else ()
+    events = [e for e in listed if e.event]
+    attachments = (Attachment("sroki.ics", "text/calendar", calendar_from_events(
+        [e.event for e in events], "Сроки НОК", events[0].timezone or "Europe/Moscow")),) if events else ()
+    attachments += tuple(Attachment(*file) for e in listed for file in e.attachments)
     return render_digest(context, to_address=mail.address, message_id=mail.message_id, attachments=attachments)

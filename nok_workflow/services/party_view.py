@@ -137,10 +137,12 @@ def _mine(party_id: str, ob: Obligation, item: Item) -> bool:
     return party_id in obligation_owners(ob.org_id, item.owners)
 
 
-def _party_items(session: Session, plan_id: str, party: Party) -> dict[int, Item]:
-    """The plan's items the party may answer for: named in their owners, or through its group."""
+def party_items(session: Session, plan_id: str, party: Party, *, removed: bool = False) -> dict[int, Item]:
+    """The plan's items the party may answer for: named in their owners, or through its group;
+    with `removed`, also items an amendment took out (their done obligations still count)."""
     refs = {party.id} | ({ALL_OF_GROUP + party.group_id} if party.group_id else set())
-    items = session.execute(select(Item).where(Item.plan_id == plan_id, Item.active)).scalars().all()
+    query = select(Item).where(Item.plan_id == plan_id)
+    items = session.execute(query if removed else query.where(Item.active)).scalars().all()
     return {i.id: i for i in items if refs & set(i.owners)}
 
 
@@ -170,7 +172,7 @@ def own_evidence(engine: Engine, plan_id: str, party_id: str, evidence_id: int) 
 
 def load(engine: Engine, plan: Plan, party: Party, today: dt.date, grace_days: int) -> PartyView:
     with Session(engine) as session:
-        items = _party_items(session, plan.id, party)
+        items = party_items(session, plan.id, party)
         orgs = [party.id, NO_ORG] if party.kind == "organisation" else [NO_ORG]
         obligations = [ob for ob in session.execute(
             select(Obligation).where(Obligation.item_id.in_(list(items)), Obligation.org_id.in_(orgs))
@@ -249,6 +251,7 @@ _QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 _HALF = re.compile(r"(\d{4})-H([12])")
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 _YEAR = re.compile(r"\d{4}")
+_DAY = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
 
 
 def period_label(period: str) -> str:
@@ -261,6 +264,8 @@ def period_label(period: str) -> str:
         return f"{m[2]}-е полугодие {m[1]}"
     if _YEAR.fullmatch(period):
         return f"{period} год"
+    if m := _DAY.fullmatch(period):
+        return f"{m[3]}.{m[2]}.{m[1]}"
     first, _, last = period.partition("/")
     a, b = _MONTH.fullmatch(first), _MONTH.fullmatch(last) if last else None
     if a and not last:

@@ -1,72 +1,141 @@
-"""A quarter's progress of a plan: what was due, done on time, late, not done, waived.
+"""Issuing a plan's quarterly report: when it is due, and what issuing it does.
 
-The full ministry report (HTML, DOCX, XLSX) comes with the reports issue; this is the
-summary the quarterly flow publishes, computed in SQL.
+The daily plan run asks `issue_due`: once a quarter's report day has come (the day after
+the quarter closes, or earlier when the plan's own reporting item — `report_item` — is due
+earlier in that quarter), the report is written in Word, Excel, HTML and JSON into
+`NOK_HOME/reports/<plan>/`, the Word file is filed as the document of the reporting item,
+and the coordinator gets it in their next digest. Each step can be repeated after a crash
+without doing it twice (the same files, evidence by file name, the outbox by key); the
+audit event written last says the quarter is done.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from nok_workflow.clock import local_date
-from nok_workflow.deadlines.periods import span
-from nok_workflow.problems import InputError, Problem
-from nok_workflow.store.models import Item, Obligation, Plan
+from nok_workflow.deadlines.periods import label as period_code
+from nok_workflow.evidence_files import PathSource
+from nok_workflow.files import write_atomically
+from nok_workflow.reports.formats import FORMATS, file_name, render
+from nok_workflow.reports.model import Period, Report, quarter_of, report_period
+from nok_workflow.services import audit, evidence, outbox
+from nok_workflow.services.compiled_plans import current_plan
+from nok_workflow.services.report import build_report
+from nok_workflow.settings import Settings
+from nok_workflow.store.db import write_session
+from nok_workflow.store.models import AuditEvent, Evidence, Item, Obligation, Outbox, Plan
+
+ISSUED = "report.issue"
+MAILED = ("docx", "xlsx")  # what the coordinator's digest attaches
+
+
+@dataclass(frozen=True)
+class Issued:
+    period: Period
+    report: Report
+    files: dict[str, Path]
+    evidence_id: int | None  # the reporting item's document, when the plan has one
+    queued: bool  # a new digest entry for the coordinator (False: it was queued before)
 
 
 def previous_quarter(today: dt.date) -> tuple[int, int]:
-    q = (today.month - 1) // 3 + 1
-    return (today.year, q - 1) if q > 1 else (today.year - 1, 4)
+    year, q = quarter_of(today)
+    return (year, q - 1) if q > 1 else (year - 1, 4)
 
 
-def parse_quarter(text: str) -> tuple[int, int]:
-    try:
-        year, q = text.upper().split("-Q")
-        if int(q) in (1, 2, 3, 4):
-            return int(year), int(q)
-    except ValueError:
-        pass
-    raise InputError([Problem("--quarter", 0, 0, f"«{text}» — не квартал; ожидается вида 2024-Q3")])
+def _reporting_obligation(session: Session, plan_id: str, period: Period) -> Obligation | None:
+    """The reporting item's obligation for the quarter: the one of that quarter, else the
+    first one due after it (an item reported yearly covers its quarters too)."""
+    compiled = current_plan(session.get_bind(), plan_id).loaded.compiled
+    ref = compiled.plan.report_item
+    if ref is None:
+        return None
+    key = next((ci.key for ci in compiled.items if ref in (ci.item.id, ci.key)), None)
+    item = session.execute(select(Item).where(Item.plan_id == plan_id, Item.key == key)).scalar()
+    if item is None:
+        return None
+    rows = session.execute(select(Obligation).where(Obligation.item_id == item.id, Obligation.state == "active",
+                                                    Obligation.due.is_not(None))
+                           .order_by(Obligation.due)).scalars().all()
+    code = period_code("quarter", period.year, period.quarter)
+    return next((o for o in rows if o.period == code), None) or next((o for o in rows if o.due >= period.end), None)
 
 
-def quarter_summary(engine: Engine, plan_id: str, quarter: tuple[int, int] | None,
-                    now: dt.datetime) -> dict[str, Any]:
+def report_day(session: Session, plan_id: str, period: Period) -> dt.date:
+    closing = period.end + dt.timedelta(days=1)
+    reporting = _reporting_obligation(session, plan_id, period)
+    if reporting is not None and period.start <= reporting.due < closing:
+        return reporting.due
+    return closing
+
+
+def _issued(session: Session, plan_id: str) -> set[str]:
+    return {d.get("quarter") for d in session.execute(select(AuditEvent.details).where(
+        AuditEvent.plan_id == plan_id, AuditEvent.action == ISSUED)).scalars()}
+
+
+def due_quarter(engine: Engine, plan_id: str, now: dt.datetime) -> Period | None:
+    """The latest quarter of the plan's period whose report day has come and which has no
+    report yet. Only the latest: a plan loaded in December does not issue March's."""
     with Session(engine) as session:
         plan = session.get(Plan, plan_id)
         if plan is None:
-            raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен")])
-        year, q = quarter or previous_quarter(local_date(now, plan.timezone))
-        first, last = span("quarter", year, q)
-        ob = Obligation
-        on_time = func.sum(case(((ob.completed_on.is_not(None)) & (ob.completed_on <= ob.due), 1), else_=0))
-        late = func.sum(case(((ob.completed_on.is_not(None)) & (ob.completed_on > ob.due), 1), else_=0))
-        waived = func.sum(case((ob.state == "waived", 1), else_=0))
-        rows = session.execute(
-            select(Item.key, Item.title, func.count(), on_time, late, waived)
-            .join(Item, Item.id == ob.item_id)
-            .where(ob.plan_id == plan_id, ob.state != "cancelled", ob.due.between(first, last))
-            .group_by(Item.key, Item.title, Item.position).order_by(Item.position)
-        ).all()
-    items = [{"item": key, "title": title, "due": n, "on_time": int(t or 0), "late": int(lt or 0),
-              "waived": int(w or 0), "not_done": n - int(t or 0) - int(lt or 0) - int(w or 0)}
-             for key, title, n, t, lt, w in rows]
-    totals = {k: sum(i[k] for i in items) for k in ("due", "on_time", "late", "waived", "not_done")}
-    return {"plan": plan_id, "title": plan.title, "quarter": f"{year}-Q{q}", "from": first.isoformat(),
-            "to": last.isoformat(), "items": items, "totals": totals}
+            return None
+        today = local_date(now, plan.timezone)
+        start = current_plan(engine, plan_id).loaded.compiled.plan.period.start
+        year, q = quarter_of(today)
+        for _ in range(2):  # this quarter (an early reporting item) or the one just closed
+            period = report_period(year, q)
+            if period.end >= start and (plan.period_end is None or period.start <= plan.period_end) \
+                    and report_day(session, plan_id, period) <= today:
+                return None if period.code in _issued(session, plan_id) else period
+            year, q = (year, q - 1) if q > 1 else (year - 1, 4)
+    return None
 
 
-def as_markdown(summary: dict[str, Any]) -> str:
-    lines = [f"# {summary['title']}", "",
-             f"Квартал {summary['quarter']} ({summary['from']} – {summary['to']})", "",
-             "| Пункт | Мероприятие | Срок в квартале | В срок | С опозданием | Снято | Не выполнено |",
-             "|---|---|---|---|---|---|---|"]
-    for i in summary["items"]:
-        lines.append(f"| {i['item']} | {i['title']} | {i['due']} | {i['on_time']} | {i['late']} | "
-                     f"{i['waived']} | {i['not_done']} |")
-    t = summary["totals"]
-    lines.append(f"| | **Итого** | {t['due']} | {t['on_time']} | {t['late']} | {t['waived']} | {t['not_done']} |")
-    return "\n".join(lines) + "\n"
+def issue(engine: Engine, settings: Settings, plan_id: str, period: Period, now: dt.datetime) -> Issued:
+    report = build_report(engine, plan_id, period, now=now, base_url=settings.base_url)
+    folder = settings.home / "reports" / plan_id
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for fmt in FORMATS:
+        files[fmt] = folder / file_name(report, fmt)
+        write_atomically(files[fmt], render(report, fmt), force=True)
+    with Session(engine) as session:
+        plan = session.get(Plan, plan_id)
+        reporting = _reporting_obligation(session, plan_id, period)
+        item_key = session.get(Item, reporting.item_id).key if reporting else None
+        filed = session.execute(select(Evidence.id).where(
+            Evidence.obligation_id == reporting.id, Evidence.file_name == files["docx"].name)).scalar() \
+            if reporting else None
+    evidence_id = filed
+    if reporting is not None and filed is None:
+        evidence_id = evidence.submit(
+            engine, settings.evidence_dir, plan_id=plan_id, item=item_key, period=reporting.period,
+            org=reporting.org_id or None, by=plan.coordinator, now=now, upload=PathSource(files["docx"]),
+            document_date=report.as_of,
+            allow_early="квартальный отчёт" if reporting.opens and report.as_of < reporting.opens else None,
+            comment=f"Отчёт о выполнении плана за {period.label} (сформирован)").id
+    key = f"report:{plan_id}:{period.code}:{plan.coordinator}"
+    with write_session(engine) as session:
+        queued = session.execute(select(Outbox.id).where(Outbox.key == key)).first() is None
+        outbox.queue_event(
+            session, key=key, plan_id=plan_id, kind="report",
+            recipient=plan.coordinator, day=local_date(now, plan.timezone), now=now,
+            details={"title": f"Отчёт о выполнении плана за {period.label}", "quarter": period.code,
+                     "files": [str(files[f].relative_to(settings.home)) for f in MAILED]})
+        audit.record(session, actor="nok", action=ISSUED, plan_id=plan_id, at=now,
+                     details={"quarter": period.code, "title": period.label, "evidence": evidence_id,
+                              "files": [files[f].name for f in FORMATS]})
+    return Issued(period, report, files, evidence_id, queued)
+
+
+def issue_due(engine: Engine, settings: Settings, plan_id: str, now: dt.datetime) -> Issued | None:
+    period = due_quarter(engine, plan_id, now)
+    return issue(engine, settings, plan_id, period, now) if period is not None else None

@@ -17,6 +17,17 @@ T = TypeVar("T")
 _entries: dict[Hashable, tuple[int, float, object]] = {}
 
 
+def in_flight_sql(dialect: str) -> str:
+    """A SQL expression for the write transactions still running, to add to a «newest id»
+    change stamp. On PostgreSQL ids are taken at insert and committed in any order: a
+    transaction that took id 10 may commit after one that took 11, and «max(id) = 11» would
+    hide it for good. While it runs it is in the snapshot's list; when it ends the list
+    changes, and so does the stamp. SQLite's writers commit one at a time, in order."""
+    if dialect == "postgresql":
+        return "(SELECT string_agg(x::text, ',' ORDER BY x) FROM txid_snapshot_xip(txid_current_snapshot()) AS x)"
+    return "NULL"
+
+
 def remembered(key: Hashable, ttl: float, compute: Callable[[], T]) -> T:
     now, generation = time.monotonic(), write_generation()
     hit = _entries.get(key)

@@ -15,7 +15,7 @@ from nok_workflow.services import accounts
 from nok_workflow.services.audit import audit_parts, events
 from nok_workflow.services.dashboard import cached, dashboard, party_names, plan_cards
 from nok_workflow.store.models import Account
-from nok_workflow.web import coordinator_plans, coordinator_review
+from nok_workflow.web import coordinator_calendar, coordinator_plans, coordinator_report, coordinator_review
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import NOTICE_COOKIE, page
 from nok_workflow.web.pages import render
@@ -91,3 +91,5 @@ def plan_audit(request: Request, plan_id: str, account: Annotated[Account, Depen
 
 router.include_router(coordinator_plans.router)
 router.include_router(coordinator_review.router)
+router.include_router(coordinator_calendar.router)
+router.include_router(coordinator_report.router)

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from nok_workflow.status import LABELS
-from nok_workflow.text import date_long
+from nok_workflow.text import date_long, percent
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -31,6 +31,7 @@ def _ru_date(value: dt.date | str | None) -> str:
 
 
 env.filters["ru_date"] = _ru_date
+env.filters["percent"] = percent
 env.filters["date_long"] = lambda d: date_long(dt.date.fromisoformat(d) if isinstance(d, str) else d) if d else "—"
 env.filters["status_label"] = lambda s: LABELS.get(s, s)
 

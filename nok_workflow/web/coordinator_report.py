@@ -1,0 +1,120 @@
+"""The plan's report on the coordinator's pages: a quarter (or the year to date) chosen, its
+totals, chart and sections at a glance, the files in every format. The same service calls as
+`nok report`."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from nok_workflow.clock import local_date
+from nok_workflow.problems import InputError
+from nok_workflow.reports.chart import chart_svg
+from nok_workflow.reports.formats import FORMATS, file_name, render
+from nok_workflow.reports.model import (
+    OUTCOME_WORDS,
+    ROMAN,
+    Period,
+    parse_quarter,
+    quarter_of,
+    report_period,
+)
+from nok_workflow.services.compiled_plans import current_plan
+from nok_workflow.services.dashboard import dashboard
+from nok_workflow.services.quarterly import previous_quarter
+from nok_workflow.services.report import build_report
+from nok_workflow.store.models import Account, Obligation
+from nok_workflow.web.auth import coordinator, ctx, require_plan
+from nok_workflow.web.coordinator_common import page
+from nok_workflow.web.pages import PageError, not_found
+
+router = APIRouter()
+BAD_QUARTER = "Неверный квартал"
+
+
+def _quarters(request: Request, plan_id: str) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """The quarters to choose from (the plan's period, and any deadline beyond it, like
+    «до 5 января» of the year after) and the one shown first: the last closed quarter,
+    the one a report is written for."""
+    c = ctx(request)
+    plan = current_plan(c.engine, plan_id).loaded.compiled.plan
+    with Session(c.engine) as session:
+        first_due, last_due = session.execute(select(func.min(Obligation.due), func.max(Obligation.due))
+                                              .where(Obligation.plan_id == plan_id)).one()
+    start = min(d for d in (plan.period.start, first_due) if d)
+    end = max(d for d in (plan.period.end, last_due) if d)
+    year, q = quarter_of(start)
+    choices = []
+    while (year, q) <= quarter_of(end):
+        choices.append((year, q))
+        year, q = (year, q + 1) if q < 4 else (year + 1, 1)
+    chosen = previous_quarter(local_date(c.now(), plan.timezone))
+    chosen = min(max(chosen, choices[0]), choices[-1])  # before or after the plan: its first or last
+    return choices, chosen
+
+
+def _asked(quarter: str | None) -> tuple[int, int] | None:
+    if not quarter:
+        return None
+    try:
+        return parse_quarter(quarter, "квартал")
+    except InputError as exc:
+        raise PageError(400, BAD_QUARTER, exc.problems[0].message,
+                        "Выберите квартал в списке на странице «Отчёт» плана.") from None
+
+
+def _query(period: Period) -> str:
+    return f"quarter={period.year}Q{period.quarter}" + ("&ytd=1" if period.year_to_date else "")
+
+
+def chart_image(svg: str) -> str:
+    """The chart as a data: address for <img>: the site's Content-Security-Policy forbids
+    inline styles, which an inline <svg> of matplotlib is made of (its bars would be black);
+    an image is drawn as a document of its own."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+@router.get("/plans/{plan_id}/report")
+def report_page(request: Request, plan_id: str, account: Annotated[Account, Depends(coordinator)],
+                quarter: str | None = None, ytd: bool = False) -> Response:
+    require_plan(request, account, plan_id)
+    c = ctx(request)
+    d = dashboard(c.engine, plan_id, c.now())
+    choices, chosen = _quarters(request, plan_id)
+    extra: dict[str, object] = {}
+    try:
+        chosen = _asked(quarter) or chosen
+    except PageError as refused:
+        extra = {"refusal": refused.message, "status": 400}  # said on the page, the picker at hand
+    else:
+        period = report_period(*chosen, ytd)
+        built = build_report(c.engine, plan_id, period, now=c.now(), base_url=c.settings.base_url)
+        extra = {"r": built, "chart": chart_image(chart_svg(built)), "query": _query(period)}
+    if chosen not in choices:
+        choices = sorted({*choices, chosen})
+    response = page(request, "coord_report.html", d=d, tab="report", words=OUTCOME_WORDS,
+                    formats=FORMATS.values(), choices=[(f"{y}Q{q}", f"{ROMAN[q]} квартал {y}") for y, q in choices],
+                    chosen=f"{chosen[0]}Q{chosen[1]}", ytd=ytd, **extra)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/plans/{plan_id}/report.{fmt}")
+def report_file(request: Request, plan_id: str, fmt: str, account: Annotated[Account, Depends(coordinator)],
+                quarter: str | None = None, ytd: bool = False) -> Response:
+    require_plan(request, account, plan_id)
+    if fmt not in FORMATS:
+        raise not_found()
+    c = ctx(request)
+    asked = _asked(quarter) or _quarters(request, plan_id)[1]
+    built = build_report(c.engine, plan_id, report_period(*asked, ytd), now=c.now(), base_url=c.settings.base_url)
+    # Always a download: an HTML report must never render as a page of this site.
+    return Response(render(built, fmt), media_type=FORMATS[fmt].media_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file_name(built, fmt), safe='')}",
+        "Cache-Control": "no-store"})
