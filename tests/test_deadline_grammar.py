@@ -22,6 +22,7 @@ import datetime as dt
 import json
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -584,16 +585,25 @@ class TestYear:
     @pytest.mark.parametrize(
         ("text", "due", "period"),
         [
-            ("Май", "2024-05-31", "2024-05"),
-            ("3 квартал", "2024-09-30", "2024-Q3"),
+            ("3 квартал", "2024-09-30", "2024-Q3"),  # Q3 2024 and Q3 2025 both touch the plan
             ("II полугодие", "2024-12-31", "2024-H2"),
-            ("до 1 апреля", "2024-04-01", "2024-04-01"),
         ],
     )
     def test_no_year_in_a_multi_year_plan_takes_start_year_and_warns(self, text, due, period):
         result = interpret(text, PLAN_ACADEMIC)
         assert [(o.due.isoformat(), o.period) for o in result.occurrences] == [(due, period)]
         assert_warned_about(result, text)
+
+    @pytest.mark.parametrize(
+        ("text", "due"),
+        [("Май", "2025-05-31"), ("до 1 апреля", "2025-04-01"), ("Сентябрь", "2024-09-30"),
+         ("с 5 по 20 ноября", "2024-11-20"), ("ноябрь – февраль", "2025-02-28"), ("I квартал", "2025-03-31")],
+    )
+    def test_no_year_where_the_plan_leaves_one_place_is_silent(self, text, due):
+        # Issue 14: a school-year plan (01.09.2024–31.08.2025) holds May only in 2025.
+        result = interpret(text, PLAN_ACADEMIC)
+        assert [o.due.isoformat() for o in result.occurrences] == [due]
+        assert result.warnings == ()
 
     @pytest.mark.parametrize("text", ["Май", "3 квартал", "II полугодие", "до 1 апреля"])
     def test_no_year_in_a_one_year_plan_is_silent(self, text):
@@ -700,8 +710,9 @@ class TestInvalidAndUncertain:
             "Май, по итогам мониторинга",
             "примерно в мае",
             "3 квартал 2024 г.; 4 квартал 2024 г.",
-            "2 раза в год",
             "ежемесячно до 5 апреля",
+            "3 раза в год",
+            "в начале года",
         ],
     )
     def test_uncertain_wording_is_not_guessed(self, text):
@@ -781,6 +792,11 @@ _WORDS = [
     "рабочих дней", "дней", "недель", "месяца", "со дня", "после", "подписания", "всего",
     "согласно плану", "по мере необходимости", "I", "II", "III", "IV", "V", "-й", "одного",
     "двух", "пяти", "следующего за отчетным",
+    # issue 14
+    "в срок", "в срок до", "во", "на протяжении", "учебного года", "учебный год", "уч. год", "по итогам",
+    "каждого месяца", "текущего", "до конца", "к концу", "в конце", "к началу", "первом", "втором",
+    "полугодии", "квартале", "раза в год", "дважды", "2 раза в год", "г", "/", "2024/2025", "23г.",
+    "с 5 по 20", "по итогам квартала", "по итогам года", "ежегодно в", "в период с",
 ]  # fmt: skip
 _PUNCTUATION = [",", ".", ";", ":", "-", "–", "—", "−", " ", "\u00a0", "  ", "(", ")", "«", "»", "<b>"]
 
@@ -804,6 +820,31 @@ _fragment = st.one_of(
 vocabulary_text = st.lists(_fragment, max_size=8).map(" ".join) | st.lists(
     _fragment, max_size=8
 ).map("".join)
+
+# Wordings built the way documents write them (a prefix, a period or date, a year), so that
+# most of them are read and carry dates the properties can check.
+_PREFIXES = ["", "до", "в срок до", "не позднее", "в", "во", "к концу", "до конца", "в течение",
+             "на протяжении", "по итогам", "ежегодно до", "ежеквартально до", "ежемесячно до", "с", "к началу"]
+_BODIES = st.one_of(
+    st.sampled_from(_MONTH_WORDS),
+    st.builds("{} квартал".format, st.sampled_from(["1", "2-м", "III", "IV", "4-й", "первом", "5"])),
+    st.builds("{} полугодии".format, st.sampled_from(["1", "2-м", "II", "первом", "втором", "3"])),
+    st.builds("{} {}".format, st.integers(0, 32), st.sampled_from(_MONTH_WORDS)),
+    st.builds("{} по {} {}".format, st.integers(0, 32), st.integers(0, 32), st.sampled_from(_MONTH_WORDS)),
+    st.builds("{} числа каждого месяца".format, st.integers(0, 32)),
+    st.sampled_from(["года", "учебного года", "квартала", "полугодия", "текущего года"]),
+    _dates,
+)
+
+
+@st.composite
+def plan_and_structured_text(draw):
+    plan = draw(plans)
+    year = plan.start.year + draw(st.integers(-3, 4))
+    tail = draw(st.sampled_from(["", f"{year}", f"{year} г.", f"{year} года", f"{year}/{year + 1} учебный год",
+                                 f"{year}-{year + 1} уч. год", f"{year % 100:02d}г."]))
+    return plan, f"{draw(st.sampled_from(_PREFIXES))} {draw(_BODIES)} {tail}"
+
 
 plans = st.builds(
     lambda start, days: PlanPeriod(start, start + dt.timedelta(days=days)),
@@ -844,6 +885,31 @@ def test_vocabulary_text_never_raises(text, plan):
     _check_invariants(text, plan)
 
 
+def _check_due_dates(text: str, plan: PlanPeriod) -> Interpretation:
+    result = interpret(text, plan)
+    for o in result.occurrences:
+        assert o.opens <= o.due, (text, o)
+    earliest, latest = plan.start - relativedelta(years=1), plan.end + relativedelta(years=1)
+    if any(not earliest <= o.due <= latest for o in result.occurrences):
+        assert result.warnings, (text, plan, result)
+    return result
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=vocabulary_text, plan=plans)
+def test_no_due_before_its_window_nor_far_outside_the_plan_unwarned(text, plan):
+    """Issue 14: a reading never has a due date before its window opens, nor one more than a
+    year outside the plan period without saying so."""
+    _check_due_dates(text, plan)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(case=plan_and_structured_text())
+def test_due_dates_of_document_like_wordings(case):
+    plan, text = case
+    _check_due_dates(text, plan)
+
+
 def _quarter_index(day: dt.date) -> int:
     return day.year * 4 + (day.month - 1) // 3
 
@@ -881,7 +947,7 @@ def test_as_json_shape(text):
     result = interpret(text, PLAN_ORENBURG)
     data = result.as_json()
     assert {"kind", "occurrences", "warnings", "errors"} <= set(data) <= {
-        "text", "kind", "occurrences", "warnings", "errors", "relative",
+        "text", "kind", "occurrences", "warnings", "errors", "relative", "notes",
     }  # fmt: skip
     assert data["kind"] == result.kind
     assert data["warnings"] == list(result.warnings)

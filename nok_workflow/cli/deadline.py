@@ -9,7 +9,12 @@ from rich.table import Table
 
 from nok_workflow import clock
 from nok_workflow.cli.output import console, err_console, print_json
-from nok_workflow.deadlines.grammar import PlanPeriod, interpret, normalise
+from nok_workflow.deadlines.grammar import (
+    AFTER_PERIOD_WORKING_DAYS,
+    PlanPeriod,
+    interpret,
+    normalise,
+)
 from nok_workflow.text import KIND_LABELS, date_short
 
 
@@ -17,13 +22,16 @@ def deadline(
     text: str = typer.Argument(..., help="Срок, как он написан в плане"),
     year: int | None = typer.Option(None, "--year", "-y", min=1900, max=2200,
                                     help="Год плана (по умолчанию — год из текста или текущий)"),
+    after_period_days: int = typer.Option(
+        AFTER_PERIOD_WORKING_DAYS, "--after-period-days", min=0, max=60,
+        help="Рабочих дней после периода для «по итогам квартала» (в плане — after_period_working_days)"),
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
     now: str | None = typer.Option(None, "--now", help="Текущий момент (ГГГГ-ММ-ДД), также NOK_NOW"),
 ) -> None:
     """Показать, как понимается формулировка срока; ошибка в ней — код выхода 1."""
     if year is None:
         year = _year_in(text) or clock.now(now).year
-    result = interpret(text, PlanPeriod.year(year))
+    result = interpret(text, PlanPeriod.year(year), after_period_days=after_period_days)
     if json_out:
         data = result.as_json()
         data["year"] = year
@@ -40,6 +48,8 @@ def deadline(
     if result.relative:
         r = result.relative
         console.print(f"Сдвиг: {r.amount} ({r.unit}) от события «{r.event or '—'}»")
+    for note in result.notes:
+        console.print(f"Правило: {note}")
     for w in result.warnings:
         console.print(f"[yellow]предупреждение:[/] {w}")
     for e in result.errors:

@@ -45,6 +45,9 @@ class Interpretation:
     # range): a plan with any of these is refused, and nothing is scheduled from the wording.
     errors: tuple[str, ...] = ()
     text: str = field(default="", compare=False)
+    # How a convention was applied, for the coordinator who checks the reading (not a doubt):
+    # «по итогам квартала: 10 рабочих дней после его окончания (after_period_working_days)».
+    notes: tuple[str, ...] = ()
 
     @property
     def invalid(self) -> bool:
@@ -57,6 +60,7 @@ class Interpretation:
             "occurrences": [o.as_json() for o in self.occurrences],
             "warnings": list(self.warnings),
             "errors": list(self.errors),
+            "notes": list(self.notes),
         }
         if self.relative is not None:
             data["relative"] = self.relative.as_json()

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nok_workflow.deadlines.grammar import PlanPeriod, interpret, recurrence, year_problem
+from nok_workflow.deadlines.grammar import (
+    AFTER_PERIOD_WORKING_DAYS,
+    PlanPeriod,
+    interpret,
+    recurrence,
+    year_problem,
+)
 from nok_workflow.deadlines.model import Interpretation, Occurrence, RelativeRule
 from nok_workflow.plan.schema import Item, Plan, Section, StructuredDeadline
 
@@ -35,16 +41,18 @@ def deadline_text(item: Item) -> str:
     return item.deadline.text or ""
 
 
-def interpret_deadline(item: Item, period: PlanPeriod, after_key: str | None) -> Interpretation:
+def interpret_deadline(
+    item: Item, period: PlanPeriod, after_key: str | None, after_period_days: int = AFTER_PERIOD_WORKING_DAYS
+) -> Interpretation:
     """The grammar for wordings; structured deadlines say exactly what they mean."""
     deadline = item.deadline
     if isinstance(deadline, str):
-        return interpret(deadline, period)
-    return _interpret_structured(deadline, period, after_key)
+        return interpret(deadline, period, after_period_days=after_period_days)
+    return _interpret_structured(deadline, period, after_key, after_period_days)
 
 
 def _interpret_structured(
-    d: StructuredDeadline, period: PlanPeriod, after_key: str | None
+    d: StructuredDeadline, period: PlanPeriod, after_key: str | None, after_period_days: int
 ) -> Interpretation:
     text = d.text or ""
     if d.unscheduled:
@@ -65,7 +73,7 @@ def _interpret_structured(
             unit, amount = next((u, v) for u, v in (("days", o.days), ("working_days", o.working_days),
                                                     ("months", o.months)) if v is not None)
             return Interpretation("relative", relative=RelativeRule(amount, unit, after_key), text=text)
-        parsed = interpret(text, period, after=after_key)
+        parsed = interpret(text, period, after=after_key, after_period_days=after_period_days)
         if parsed.kind == "relative":
             return parsed
         return Interpretation(
@@ -74,7 +82,7 @@ def _interpret_structured(
             warnings=(f"срок «{text}» с after: сдвиг не распознан — задайте offset",),
             text=text,
         )
-    return interpret(text, period)
+    return interpret(text, period, after_period_days=after_period_days)
 
 
 def _year_problems(d: StructuredDeadline, period: PlanPeriod) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -123,7 +123,7 @@ def compile_plan(doc: source.SourceDocument, plan: Plan, lost: Lost | None = Non
                 else:
                     deps.append(after_key)
             edges[key] = deps
-            interpretation = interpret_deadline(item, period, after_key)
+            interpretation = interpret_deadline(item, period, after_key, plan.after_period_working_days)
             if not lost.period:  # a placeholder period would make every year look wrong
                 for message in interpretation.errors:
                     err((*base, "deadline"), message)

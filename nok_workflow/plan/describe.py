@@ -39,6 +39,7 @@ def describe(loaded: LoadedPlan) -> dict[str, Any]:
                 "results": list(ci.item.results),
                 "depends_on": list(ci.item.depends_on),
                 "warnings": list(interp.warnings),
+                "notes": list(interp.notes),
             }
         )
     return {
@@ -81,6 +82,8 @@ def interpretation_parts(item: dict) -> tuple[str, list[str]]:
     if item["relative"]:
         r = item["relative"]
         text += f": {plural(r['amount'], *_UNITS[r['unit']])} после исполнения пункта {r['after'] or '?'}"
+    for note in item.get("notes", ()):
+        text += f" ({note})"
     return text, spans
 
 

@@ -248,6 +248,11 @@ class Plan(Strict):
         description="Пункт плана, которым сдаётся квартальный отчёт о его выполнении (номер или id): "
                     "отчёт формируется к его сроку и прикладывается к нему документом",
     )
+    after_period_working_days: int = Field(
+        default=10, ge=0, le=60,
+        description="Сколько рабочих дней после окончания периода даёт срок «по итогам квартала» "
+                    "(полугодия, года, месяца)",
+    )
     directory: list[DirectoryEntry] = Field(min_length=1)
     groups: list[Group] = Field(default_factory=list)
     organisations: list[Organisation] = Field(default_factory=list)
