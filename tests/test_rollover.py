@@ -320,3 +320,15 @@ def test_output_in_a_missing_or_non_directory_is_a_clear_error(write_plan, tmp_p
     with pytest.raises(InputError, match="не каталог"):
         write_atomically(plan / "new.yaml", "x\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml"]
+
+
+def test_school_years_are_shifted_whole():
+    # Issue 14: «2024/25» and «2024/2025» name one school year; both years move.
+    text = plan_with(["2024/2025 учебный год", "в течение 2024/25 уч. года", "к началу 2024-2025 учебного года"],
+                     period="{start: 2024-09-01, end: 2025-08-31}")
+    result = rollover_text(text, "p.yaml", 2025)
+    new = reload(result)
+    assert [wording(new, k) for k in ("1.1", "1.2", "1.3")] == [
+        "2025/2026 учебный год", "в течение 2025/26 уч. года", "к началу 2025-2026 учебного года"]
+    assert new.compiled.items[0].occurrences[0].due == dt.date(2026, 8, 31)
+    assert new.compiled.items[2].occurrences[0].due == dt.date(2025, 9, 1)

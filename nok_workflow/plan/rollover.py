@@ -42,7 +42,7 @@ _YEAR = r"(?:19|20|21)\d\d"
 _SHIFTABLE = re.compile(
     r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<sp>\s?)(?P<y>\d{4}|\d\d)(?!\d)"
     r"|(?<!\d)(?P<wd>\d{1,2})(?P<wsp>\s+)(?P<wm>" + MONTH + r")(?P<wsp2>\s+)(?P<wy>" + _YEAR + r")(?!\d)"
-    r"|(?<!\d)(?P<year>" + _YEAR + r")(?!\d)",
+    r"|(?<!\d)(?P<year>" + _YEAR + r")(?:/(?P<yy>\d\d)(?!\d))?(?!\d)",  # also «2024/25» (a school year)
     re.IGNORECASE,
 )
 _STANDALONE_YEAR = re.compile(r"(?<!\d)" + _YEAR + r"(?!\d)")
@@ -96,7 +96,8 @@ class _Shifter:
 
     def _replace(self, m: re.Match[str]) -> str:
         if m["year"]:
-            return str(int(m["year"]) + self.delta)
+            year = int(m["year"]) + self.delta
+            return f"{year}/{(year + 1) % 100:02d}" if m["yy"] else str(year)
         if m["wy"]:
             year = int(m["wy"]) + self.delta
             day = self._leap_day(m["wd"], 2 if m["wm"].lower().startswith("феврал") else 0, year)
