@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from nok_workflow.deadlines.context import Context, PlanPeriod, recurrence, window
 from nok_workflow.deadlines.model import Interpretation, Occurrence
-from nok_workflow.deadlines.periods import Unit, label, month_end, span
+from nok_workflow.deadlines.periods import Unit, label, month_end, periods_between, span
 from nok_workflow.deadlines.vocabulary import (
     DATE,
     HALF,
@@ -300,16 +300,10 @@ def _after(unit: Unit, year: int, index: int, days: int) -> Occurrence:
       r"(?P<unit>месяца|квартала|полугодия|года)")
 def _after_each_period(m, ctx):
     unit: Unit = _UNIT_OF[m["unit"]]
-    occ = [_after(unit, int(o.period[:4]), _index(o.period), ctx.after_period_days)
-           for o in recurrence(unit, ctx.period)]
+    occ = [_after(unit, year, index, ctx.after_period_days)
+           for year, index in periods_between(unit, ctx.period.start, ctx.period.end)]
     _after_note(ctx)
     return ctx.result("recurring", occ)
-
-
-def _index(period_label: str) -> int:
-    """The index within its year of a label made by periods.label («2024-Q3» → 3, «2024» → 1)."""
-    tail = period_label[5:]
-    return int(tail.lstrip("QH")) if tail else 1
 
 
 @rule(r"по итогам (?:" + QUARTER + r"|" + HALF + r"|(?P<m>" + MONTH + r"))(?:\s+" + YEAR.format(name="y") + r")?"
@@ -350,11 +344,10 @@ def _monthly_same_month(m, ctx):
         ctx.errors.append(f"невозможное число месяца в сроке «{ctx.text}»: {day}")
         return ctx.result("unscheduled")
     occ = []
-    for o in recurrence("month", ctx.period):
-        year, month = int(o.period[:4]), int(o.period[5:])
+    for year, month in periods_between("month", ctx.period.start, ctx.period.end):
         due = dt.date(year, month, min(day, month_end(year, month).day))
         if due >= ctx.period.start:  # a date before the plan existed is not owed
-            occ.append(Occurrence(o.opens, due, o.period))
+            occ.append(Occurrence(max(dt.date(year, month, 1), ctx.period.start), due, label("month", year, month)))
     return ctx.result("recurring", occ)
 
 
