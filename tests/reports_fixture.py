@@ -9,6 +9,8 @@ belong to every school (organisations table, counts rather than lines).
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from pathlib import Path
 
 from nok_workflow import clock
@@ -116,3 +118,28 @@ if __name__ == "__main__":
 
     for path in write_example(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/examples")):
         print(path)
+
+
+ARTIFACTS = Path(__file__).parent / "artifacts" / "reports"
+
+
+def office_pdfs(files: dict[str, bytes], suffix: str, work: Path, *, package: str, dpi: int) -> dict[str, Path]:
+    """Office files converted to PDF by one LibreOffice run (it starts slowly), their pages kept
+    as PNG test artifacts «<suffix>-<name>-N.png» (older ones of that kind removed first)."""
+    soffice = shutil.which("soffice")
+    assert soffice, f"LibreOffice (soffice) is needed: apt-get install {package}"
+    paths = []
+    for name, body in files.items():
+        paths.append(work / f"{name}.{suffix}")
+        paths[-1].write_bytes(body)
+    done = subprocess.run([soffice, f"-env:UserInstallation=file://{work}/lo-profile", "--headless", "--convert-to",
+                           "pdf", "--outdir", str(work), *map(str, paths)], capture_output=True, text=True,
+                          timeout=240, check=False)
+    pdfs = {name: work / f"{name}.pdf" for name in files}
+    assert done.returncode == 0 and all(p.is_file() for p in pdfs.values()), (done.stdout, done.stderr)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob(f"{suffix}-*.png"):
+        old.unlink()
+    for name, pdf in pdfs.items():
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(ARTIFACTS / f"{suffix}-{name}")], check=True)
+    return pdfs

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -19,10 +18,8 @@ from docx.shared import Cm
 
 from nok_workflow.reports.docx_file import MAIN_HEADS, ORGANISATIONS_MAX, render
 from nok_workflow.reports.model import OUTCOME_WORDS, Counts, PartyLine, Report
-from tests.conftest import ROOT
-from tests.reports_fixture import EXPECTED_Q4, seed_reports
+from tests.reports_fixture import ARTIFACTS, EXPECTED_Q4, office_pdfs, seed_reports
 
-ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 STATUS, DONE, DOCUMENTS, LATE = (MAIN_HEADS.index(h) for h in ("Статус", "Дата выполнения", "Документы",
                                                                "Просрочка, дн."))
 
@@ -263,25 +260,9 @@ def pdf_info(pdf: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pdfs(reports, tmp_path_factory) -> dict[str, Path]:
     """The three documents converted by one LibreOffice run (it starts slowly), pages kept as PNG."""
-    soffice = shutil.which("soffice")
-    assert soffice, "LibreOffice (soffice) is needed: apt-get install libreoffice-writer-nogui"
-    work = tmp_path_factory.mktemp("docx-pdf")
     docs = {"orenburg": reports["orenburg"], "yuzhno": reports["yuzhno"], "big": big(reports["orenburg"])}
-    paths = []
-    for name, report in docs.items():
-        paths.append(work / f"{name}.docx")
-        paths[-1].write_bytes(render(report))
-    done = subprocess.run([soffice, f"-env:UserInstallation=file://{work}/lo-profile", "--headless", "--convert-to",
-                           "pdf", "--outdir", str(work), *map(str, paths)], capture_output=True, text=True,
-                          timeout=240, check=False)
-    out = {name: work / f"{name}.pdf" for name in docs}
-    assert done.returncode == 0 and all(p.is_file() for p in out.values()), (done.stdout, done.stderr)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("docx-*.png"):
-        old.unlink()
-    for name, pdf in out.items():
-        subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(ARTIFACTS / f"docx-{name}")], check=True)
-    return out
+    return office_pdfs({name: render(report) for name, report in docs.items()}, "docx",
+                       tmp_path_factory.mktemp("docx-pdf"), package="libreoffice-writer-nogui", dpi=60)
 
 
 def test_libreoffice_prints_it_landscape_in_a_serif_font(pdfs):

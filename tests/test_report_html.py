@@ -17,13 +17,13 @@ from nok_workflow.reports.chart import COLOURS
 from nok_workflow.reports.model import OUTCOME_WORDS, Counts, Report
 from tests.conftest import ROOT
 from tests.reports_fixture import (
+    ARTIFACTS,
     BASE,
     EXPECTED_Q4,
     ORENBURG,
     seed_reports,
 )
 
-ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 CHROMIUM = Path("/usr/bin/chromium")
 DOCUMENTS = {"I.2": "Протокол №2.pdf", "II.1": "Анкетирование, итоги.pdf", "II.4": "Отчёт оператора.pdf"}
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -25,10 +24,8 @@ from nok_workflow.reports.xlsx_file import (
     TINTS,
     render,
 )
-from tests.conftest import ROOT
-from tests.reports_fixture import BASE, EXPECTED_Q4, seed_reports
+from tests.reports_fixture import BASE, EXPECTED_Q4, office_pdfs, seed_reports
 
-ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 KINDS = list(OUTCOME_WORDS)
 
 
@@ -214,25 +211,10 @@ def test_workbook_properties_and_the_same_report_gives_the_same_file(reports, bo
 # === LibreOffice ==============================================================================
 
 def test_libreoffice_opens_and_prints_the_workbooks(reports, books, tmp_path):
-    soffice = shutil.which("soffice")
-    assert soffice, "LibreOffice (soffice) is needed: apt-get install libreoffice-calc-nogui"
     data = reports["orenburg"].model_dump()  # the sections ten times over: the items sheet runs over pages
     data["sections"] = [dict(s, number=f"{n + 1}.{s['number']}") for n in range(10) for s in data["sections"]]
     files = {**books, "long": render(Report.model_validate(data))}
-    for name, body in files.items():
-        (tmp_path / f"{name}.xlsx").write_bytes(body)
-    done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless",
-                           "--convert-to", "pdf", "--outdir", str(tmp_path), *(str(tmp_path / f"{n}.xlsx") for n in files)],
-                          check=False, capture_output=True, text=True, timeout=240)
-    pdfs = {name: tmp_path / f"{name}.pdf" for name in files}
-    assert done.returncode == 0 and all(p.is_file() for p in pdfs.values()), (done.stdout, done.stderr)
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("xlsx-*.png"):
-        old.unlink()
-    for name, pdf in pdfs.items():
-        subprocess.run(["pdftoppm", "-png", "-r", "70", str(pdf), str(ARTIFACTS / f"xlsx-{name}")], check=True)
-
+    pdfs = office_pdfs(files, "xlsx", tmp_path, package="libreoffice-calc-nogui", dpi=70)
     pages = {name: printed_pages(pdf) for name, pdf in pdfs.items()}
     for name, texts in pages.items():
         whole = " ".join(texts)
