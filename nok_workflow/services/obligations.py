@@ -12,7 +12,7 @@ from nok_workflow.clock import local_date
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.source import parse
 from nok_workflow.plan.validate import validate_document
-from nok_workflow.policy import Policy, resolve
+from nok_workflow.policy import Level, Policy, resolve
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.status import ObligationFact, status_of
 from nok_workflow.store.models import (
@@ -25,8 +25,38 @@ from nok_workflow.store.models import (
 )
 
 
+def policy_json(policy: Policy) -> dict[str, Any]:
+    """A policy as the store keeps it (`Plan.policy`, `Item.policy`)."""
+    return {"reminder_days": list(policy.reminder_days), "reminder_working_days": policy.reminder_working_days,
+            "hour": policy.hour, "escalation_working_days": policy.escalation_working_days,
+            "levels": [[lv.after_days, lv.to] for lv in policy.levels], "calendar_alarms": policy.calendar_alarms}
+
+
+def _policy(data: dict[str, Any]) -> Policy:
+    return Policy(reminder_days=tuple(data["reminder_days"]), reminder_working_days=data["reminder_working_days"],
+                  hour=data["hour"], escalation_working_days=data["escalation_working_days"],
+                  levels=tuple(Level(after, to) for after, to in data["levels"]),
+                  calendar_alarms=data["calendar_alarms"])
+
+
 def plan_policies(session: Session, plan_ids: list[str]) -> dict[tuple[str, str], Policy]:
-    """(plan, item identity) → the item's policy, from each plan's current version text."""
+    """(plan, item identity) → the item's policy at each plan's current version; (plan, "")
+    → the plan's own, for items no longer in the plan. Kept in the store at load; a plan
+    loaded before that has its version's text parsed (a region's plan: a second or more)."""
+    policies: dict[tuple[str, str], Policy] = {}
+    stored = dict(session.execute(select(Plan.id, Plan.policy).where(Plan.id.in_(plan_ids))).all())
+    kept = [pid for pid, policy in stored.items() if policy is not None]
+    for pid in kept:
+        policies[(pid, "")] = _policy(stored[pid])
+    for pid, identity, policy in session.execute(
+            select(Item.plan_id, Item.identity, Item.policy).where(Item.plan_id.in_(kept), Item.active)):
+        policies[(pid, identity)] = _policy(policy) if policy is not None else policies[(pid, "")]
+    if missing := [pid for pid in plan_ids if pid not in kept]:
+        policies |= _parsed_policies(session, missing)
+    return policies
+
+
+def _parsed_policies(session: Session, plan_ids: list[str]) -> dict[tuple[str, str], Policy]:
     rows = session.execute(
         select(PlanVersion.plan_id, PlanVersion.source_text, PlanVersion.source_file)
         .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
@@ -50,13 +80,13 @@ def plan_policies(session: Session, plan_ids: list[str]) -> dict[tuple[str, str]
 def list_obligations(engine: Engine, *, now: dt.datetime, plan_id: str | None = None,
                      owner: str | None = None, org: str | None = None,
                      include_closed: bool = True) -> list[dict[str, Any]]:
-    evidence_count = (select(Evidence.obligation_id, func.count().label("n"))
-                      .group_by(Evidence.obligation_id).subquery())
+    # Counted per row returned (an index lookup each), not grouped over the whole evidence table.
+    evidence_count = (select(func.count()).select_from(Evidence)
+                      .where(Evidence.obligation_id == Obligation.id).correlate(Obligation).scalar_subquery())
     query = (
         select(Obligation, Item.key, Item.identity, Item.title, Item.owners, Item.results, Plan.timezone,
-               func.coalesce(evidence_count.c.n, 0).label("evidence"))
+               evidence_count.label("evidence"))
         .join(Item, Item.id == Obligation.item_id).join(Plan, Plan.id == Obligation.plan_id)
-        .outerjoin(evidence_count, evidence_count.c.obligation_id == Obligation.id)
         .order_by(Obligation.plan_id, Item.position, Obligation.due, Obligation.org_id)
     )
     if plan_id:
@@ -67,8 +97,11 @@ def list_obligations(engine: Engine, *, now: dt.datetime, plan_id: str | None = 
         rows = session.execute(query).all()
         plans = {r.Obligation.plan_id for r in rows}
         policies = plan_policies(session, sorted(plans))
-        names = {(p.plan_id, p.id): p.name for p in session.execute(
-            select(Party).where(Party.plan_id.in_(plans))).scalars()}
+        wanted = {(r.Obligation.plan_id, p) for r in rows for p in (r.Obligation.org_id, *r.owners)}
+        parties = select(Party.plan_id, Party.id, Party.name).where(Party.plan_id.in_(plans))
+        if len(wanted) <= 500:  # one organisation's few; a whole region's plan: all of them
+            parties = parties.where(Party.id.in_({p for _, p in wanted}))
+        names = {(pid, id_): name for pid, id_, name in session.execute(parties)}
     result = []
     for r in rows:
         ob = r.Obligation

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -29,10 +29,18 @@ from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.policy import resolve
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services import audit
+from nok_workflow.services.obligations import policy_json
 from nok_workflow.services.outbox import queue
 from nok_workflow.services.relative import refresh_relative
 from nok_workflow.store.db import write_session
-from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion, touched
+from nok_workflow.store.models import (
+    Item,
+    Obligation,
+    Party,
+    Plan,
+    PlanVersion,
+    touched,
+)
 
 _ITEM_FIELDS = ("key", "number", "title", "deadline_text", "kind", "owners", "results",
                 "depends_on", "relative", "review_required", "position")
@@ -111,26 +119,29 @@ class LoadResult:
 
 def read_plan_file(path: Path) -> tuple[LoadedPlan, str]:
     text = source.read_text(path)
-    return validate_document(source.parse(text, str(path))), text
+    with source.paused_gc():
+        return validate_document(source.parse(text, str(path))), text
 
 
 def compute_diff(engine: Engine, loaded: LoadedPlan, text: str) -> PlanDiff:
+    """What loading ``loaded`` would change. Only the obligations of items whose organisations
+    or windows changed (their `slots` digest), or that were added or removed, are expanded,
+    read and compared: the others' obligations are as the last load left them."""
     plan = loaded.plan
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    items, obligations = expand(loaded.compiled)
     with Session(engine) as session:
         row = session.get(Plan, plan.id)
-        diff = PlanDiff(plan.id, row.current_version if row else 0, row is None, sha, _items=items)
-        if row is not None and session.execute(
+        if row is None:
+            items, obligations = expand(loaded.compiled)
+            return PlanDiff(plan.id, 0, True, sha, added=[i.key for i in items], _items=items,
+                            _new=obligations, obligations_added=len(obligations))
+        items, _ = expand(loaded.compiled, only=())
+        diff = PlanDiff(plan.id, row.current_version, False, sha, _items=items)
+        if session.execute(
             select(PlanVersion.sha256).where(PlanVersion.plan_id == plan.id,
                                              PlanVersion.version == row.current_version)
         ).scalar_one_or_none() == sha:
             return diff  # the very file of the current version: nothing to compare
-        if row is None:
-            diff.added = [i.key for i in items]
-            diff._new = obligations
-            diff.obligations_added = len(obligations)
-            return diff
         for attr, label in (("title", "название"), ("timezone", "часовой пояс"),
                             ("coordinator", "координатор"), ("review_required", "проверка документов")):
             if getattr(row, attr) != getattr(plan, attr):
@@ -138,26 +149,34 @@ def compute_diff(engine: Engine, loaded: LoadedPlan, text: str) -> PlanDiff:
         if row.reminder_hour != resolve(plan).hour:
             diff.plan_changes.append("час напоминаний")
         diff.directory_changed = _parties(plan) != {
-            p.id: _party_tuple(p) for p in session.execute(select(Party).where(Party.plan_id == plan.id)).scalars()
+            r[0]: tuple(r[1:]) for r in session.execute(
+                select(Party.id, Party.name, Party.kind, Party.group_id, Party.email, Party.escalates_to)
+                .where(Party.plan_id == plan.id))
         }
         current = {i.identity: i for i in session.execute(select(Item).where(Item.plan_id == plan.id)).scalars()}
+        stale: set[str] = set()
         for spec in items:
             old = current.get(spec.identity)
             if old is None or not old.active:
                 diff.added.append(spec.key)
+                stale.add(spec.identity)
                 continue
+            if old.slots != spec.slots:
+                stale.add(spec.identity)
             new_row = spec.row()
             fields = [f for f in _ITEM_FIELDS if getattr(old, f) != new_row[f] and f != "position"]
             if fields:
                 diff.changed.append((spec.key, sorted({_FIELD_LABELS[f] for f in fields})))
         expected_ids = {s.identity for s in items}
-        diff.removed = [i.key for i in current.values() if i.active and i.identity not in expected_ids]
-
+        gone = [i for i in current.values() if i.active and i.identity not in expected_ids]
+        diff.removed = [i.key for i in gone]
+        compared = [current[i].id for i in stale if i in current] + [i.id for i in gone]
         existing = session.execute(
             select(Obligation.id, Item.identity, Obligation.period, Obligation.org_id, Obligation.opens,
                    Obligation.due, Obligation.state, Obligation.completed_on, Item.kind)
-            .join(Item, Item.id == Obligation.item_id).where(Obligation.plan_id == plan.id)
-        ).all()
+            .join(Item, Item.id == Obligation.item_id).where(Obligation.item_id.in_(compared))
+        ).all() if compared else []
+    _, obligations = expand(loaded.compiled, only=stale)
     by_slot = {(r.identity, r.period, r.org_id): r for r in existing}
     expected = {o.slot: o for o in obligations}
     new_specs: list[ObligationSpec] = []
@@ -201,10 +220,11 @@ def load(engine: Engine, path: Path, *, actor: str | None, now: dt.datetime,
     """Validate, diff and (unless ``dry_run``) apply a plan file in one transaction.
     ``read``: the file as `read_plan_file` gave it, when the caller checked it already."""
     loaded, text = read or read_plan_file(path)  # an invalid file changes nothing
-    diff = compute_diff(engine, loaded, text)
-    if dry_run or diff.empty:
-        return LoadResult(diff, diff.base_version, False, loaded)
-    version = _apply(engine, loaded, text, str(path), diff, actor or loaded.plan.coordinator, now)
+    with source.paused_gc():  # hundreds of thousands of rows, none of them in a cycle
+        diff = compute_diff(engine, loaded, text)
+        if dry_run or diff.empty:
+            return LoadResult(diff, diff.base_version, False, loaded)
+        version = _apply(engine, loaded, text, str(path), diff, actor or loaded.plan.coordinator, now)
     return LoadResult(diff, version, True, loaded)
 
 
@@ -212,13 +232,14 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
            now: dt.datetime) -> int:
     plan = loaded.plan
     version = diff.base_version + 1
+    policy = policy_json(resolve(plan))
     try:
         with write_session(engine) as session:
             if diff.new_plan:
                 session.add(Plan(id=plan.id, title=plan.title, timezone=plan.timezone,
                                  coordinator=plan.coordinator, review_required=plan.review_required,
                                  reminder_hour=resolve(plan).hour, current_version=version, created_at=now,
-                                 period_end=plan.period.end))
+                                 period_end=plan.period.end, policy=policy))
                 session.flush()
                 old_title = None
             else:
@@ -227,15 +248,17 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                     update(Plan).where(Plan.id == plan.id, Plan.current_version == diff.base_version)
                     .values(current_version=version, title=plan.title, timezone=plan.timezone,
                             coordinator=plan.coordinator, review_required=plan.review_required,
-                            reminder_hour=resolve(plan).hour, period_end=plan.period.end)
+                            reminder_hour=resolve(plan).hour, period_end=plan.period.end, policy=policy)
                 ).rowcount
                 if moved != 1:
                     raise _conflict(file, plan.id)
             session.add(PlanVersion(plan_id=plan.id, version=version, sha256=diff.sha256,
                                     source_file=file, source_text=text, loaded_at=now,
                                     loaded_by=actor, summary=diff.summary()))
-            renamed = _write_parties(session, loaded)
-            ids, shown_changed = _write_items(session, plan.id, diff, version)
+            # An amendment that keeps the directory leaves its rows (thousands of schools) alone.
+            renamed = _write_parties(session, loaded) if diff.new_plan or diff.directory_changed else set()
+            policies = {ci.item.id or ci.key: policy_json(resolve(plan, ci.item)) for ci in loaded.compiled.items}
+            ids, shown_changed = _write_items(session, plan.id, diff, version, policies)
             _write_obligations(session, plan.id, diff, ids, version, now)
             _touch_shown(session, plan.id, diff, ids, now, items=shown_changed, parties=renamed,
                          everything=old_title is not None and old_title != plan.title)
@@ -286,10 +309,6 @@ def _conflict(file: str, plan_id: str) -> InputError:
                                            "ничего не записано — проверьте изменения и загрузите снова")])
 
 
-def _party_tuple(p: Any) -> tuple:
-    return (p.name, p.kind, p.group_id, p.email, p.escalates_to)
-
-
 def _parties(plan) -> dict[str, tuple]:
     result = {e.id: (e.name, e.kind, None, e.email, e.escalates_to) for e in plan.directory}
     result |= {"@" + g.id: (g.name, "group", None, None, g.escalates_to) for g in plan.groups}
@@ -314,7 +333,10 @@ def _touch_shown(session: Session, plan_id: str, diff: PlanDiff, ids: dict[str, 
     items with a new title, owners, documents or wording; those of renamed owners and
     organisations; all of them when the plan's title changed. One statement."""
     table = Obligation.__table__
-    live = (table.c.plan_id == plan_id) & (table.c.state != "cancelled")
+    # Rows this very load rescheduled or cancelled carry `now` already: writing them again
+    # would change nothing (`touched` counts once) but cost a second write of each.
+    live = ((table.c.plan_id == plan_id) & (table.c.state != "cancelled")
+            & or_(table.c.changed_at.is_(None), table.c.changed_at != now))
     if everything:
         session.execute(update(table).where(live).values(**touched(now)))
         return
@@ -329,8 +351,8 @@ def _touch_shown(session: Session, plan_id: str, diff: PlanDiff, ids: dict[str, 
 _SHOWN = ("key", "title", "owners", "results", "deadline_text")
 
 
-def _write_items(session: Session, plan_id: str, diff: PlanDiff,
-                 version: int) -> tuple[dict[str, int], list[int]]:
+def _write_items(session: Session, plan_id: str, diff: PlanDiff, version: int,
+                 policies: dict[str, dict[str, Any]]) -> tuple[dict[str, int], list[int]]:
     """The items written; their ids by identity and the ids of those whose shown fields changed."""
     current = {i.identity: i for i in session.execute(select(Item).where(Item.plan_id == plan_id)).scalars()}
     expected = {s.identity for s in diff._items}
@@ -338,7 +360,7 @@ def _write_items(session: Session, plan_id: str, diff: PlanDiff,
     for spec in diff._items:
         old = current.get(spec.identity)
         if old is None:
-            new_rows.append({"plan_id": plan_id, **spec.row(), "active": True,
+            new_rows.append({"plan_id": plan_id, **spec.row(), "active": True, "policy": policies[spec.identity],
                              "first_version": version, "last_version": version})
             continue
         fields = spec.row()
@@ -346,6 +368,7 @@ def _write_items(session: Session, plan_id: str, diff: PlanDiff,
             shown_changed.append(old.id)
         for name, value in fields.items():
             setattr(old, name, value)
+        old.policy = policies[spec.identity]
         old.active, old.last_version = True, version
     for identity, old in current.items():
         if identity not in expected and old.active:
@@ -359,25 +382,85 @@ def _write_items(session: Session, plan_id: str, diff: PlanDiff,
 
 def _write_obligations(session: Session, plan_id: str, diff: PlanDiff, ids: dict[str, int],
                        version: int, now: dt.datetime) -> None:
-    if diff._new:  # Core executemany: the ORM's bulk path costs ~3x more per row
-        session.connection().execute(Obligation.__table__.insert(), [
-            {"plan_id": plan_id, "item_id": ids[o.identity], "period": o.period, "org_id": o.org_id,
-             "opens": o.opens, "due": o.due, "state": "active", "created_version": version,
-             "revision": 0, "changed_at": now}
-            for o in diff._new
-        ])
+    if diff._new:
+        _insert_obligations(session, plan_id, diff._new, ids, version, now)
     table = Obligation.__table__
-    if diff._cancel:
-        session.execute(
-            update(table).where(table.c.id == bindparam("oid"))
-            .values(state="cancelled", state_reason=f"исключено в версии {version}", **touched(now)),
-            [{"oid": oid} for oid in diff._cancel],
-        )
-    for rows, extra in ((diff._reschedule, {}), (diff._restore, {"state": "active", "state_reason": None})):
-        if rows:
-            session.execute(
-                update(table).where(table.c.id == bindparam("oid"))
-                .values(period=bindparam("period"), opens=bindparam("opens"), due=bindparam("due"),
-                        **touched(now), **extra),
-                rows,
-            )
+    # An amendment moves thousands of obligations to a few new windows: one UPDATE per window
+    # (and per chunk of ids), not one per obligation.
+    groups: dict[tuple, list[int]] = {}
+    for oid in diff._cancel:
+        groups.setdefault((("state", "cancelled"), ("state_reason", f"исключено в версии {version}")), []).append(oid)
+    for rows, extra in ((diff._reschedule, ()), (diff._restore, (("state", "active"), ("state_reason", None)))):
+        for r in rows:
+            groups.setdefault((("period", r["period"]), ("opens", r["opens"]), ("due", r["due"]), *extra),
+                              []).append(r["oid"])
+    for values, oids in groups.items():
+        for start in range(0, len(oids), _CHUNK):
+            session.execute(update(table).where(table.c.id.in_(oids[start:start + _CHUNK]))
+                            .values(**dict(values), **touched(now)))
+
+
+_CHUNK = 500  # ids in one IN (…): well under every driver's limit of parameters
+
+
+# Every column but the id, in the order `_insert_obligations` gives the values.
+_OBLIGATION_COLUMNS = ("plan_id", "item_id", "period", "org_id", "opens", "due", "state", "state_reason",
+                       "completed_on", "completed_by_evidence", "created_version", "status", "level",
+                       "revision", "changed_at")
+
+
+def _insert_obligations(session: Session, plan_id: str, specs: list[ObligationSpec], ids: dict[str, int],
+                        version: int, now: dt.datetime) -> None:
+    """New obligations through the driver itself, in the load's own transaction: COPY on
+    PostgreSQL, one executemany on SQLite. SQLAlchemy's executemany spends more per row on
+    its parameters than the database spends writing them."""
+    conn = session.connection()
+    dialect = conn.dialect
+    columns = Obligation.__table__.c
+    day = _converter(columns.due.type, dialect)  # a few dozen distinct dates: converted once each
+    changed_at = _converter(columns.changed_at.type, dialect)(now)
+    rows = [(plan_id, ids[o.identity], o.period, o.org_id, day(o.opens), day(o.due), "active", None, None, None,
+             version, "upcoming", 0, 0, changed_at) for o in specs]
+    raw = conn.connection.dbapi_connection
+    names = ", ".join(_OBLIGATION_COLUMNS)
+    cursor = raw.cursor()
+    try:
+        if dialect.name == "postgresql":
+            with cursor.copy(f"COPY obligation ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # Index pages of a region's rows outgrow SQLite's default 2 MB cache; a larger one for
+        # this statement keeps them from being written out and read back again.
+        size = cursor.execute("PRAGMA cache_size").fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -131072")
+        try:
+            cursor.executemany(f"INSERT INTO obligation ({names}) VALUES ({', '.join('?' * len(_OBLIGATION_COLUMNS))})",
+                               rows)
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(size)}")
+    finally:
+        cursor.close()
+
+
+def _converter(type_: Any, dialect: Any) -> Any:
+    """The value the driver would be given for a column of this type, remembered per value:
+    the type's own bind conversion, then (SQLite) the adapter sqlite3 would apply."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    if dialect.name == "sqlite":
+        import sqlite3
+
+        def final(value: Any) -> Any:
+            value = process(value)
+            return sqlite3.adapt(value, sqlite3.PrepareProtocol, value)
+    else:
+        final = process
+    seen: dict[Any, Any] = {None: None}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = converted = final(value)
+            return converted
+    return convert

@@ -32,7 +32,10 @@ class Plan(SQLModel, table=True):
     created_at: dt.datetime
     # The last day of the plan's period: upload links stay valid until it plus a grace time.
     period_end: dt.date | None = None
-    demo: bool = False  # a demo copy `nok serve` made on an empty store: its mail stays in files
+    demo: bool = False
+    # The plan's own reminder and escalation policy (`policy.Policy` as JSON) at its current
+    # version: `nok status` reads it instead of parsing the version's text.
+    policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # a demo copy `nok serve` made on an empty store: its mail stays in files
 
 
 class PlanVersion(SQLModel, table=True):
@@ -86,6 +89,11 @@ class Item(SQLModel, table=True):
     active: bool = True
     first_version: int = 1
     last_version: int = 1
+    # The item's resolved policy at the plan's current version (None: loaded before it was kept).
+    policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # A digest of the obligations the item asks for (organisations × windows) as last loaded:
+    # an amendment re-reads only the obligations of items whose digest changed.
+    slots: str | None = Field(default=None, max_length=64)
 
 
 class Obligation(SQLModel, table=True):
@@ -105,11 +113,14 @@ class Obligation(SQLModel, table=True):
         Index("ix_obligation_item_open_due", "item_id", "due",
               postgresql_where=text("state = 'active' AND completed_on IS NULL"),
               sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        # One organisation's obligations (`nok status --org`, its pages and feed).
+        Index("ix_obligation_org", "org_id", "plan_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="plan.id", max_length=64)
-    item_id: int = Field(foreign_key="item.id", index=True)
+    # No index of its own: the unique (item_id, period, org_id) serves lookups by item.
+    item_id: int = Field(foreign_key="item.id")
     period: str = Field(max_length=32)
     org_id: str = Field(default=NO_ORG, max_length=64)
     opens: dt.date | None = None
