@@ -19,6 +19,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 WIDTH = 72  # plain-text lines, as mail readers expect
 
 
+@lru_cache(maxsize=16384)  # the same titles and documents recur in thousands of digests
 def wrap(text: str, first: str = "", rest: str = "") -> str:
     """A plain-text paragraph with a hanging indent: a 200-character plan title or list of
     documents reads as a block under its label. Words, links and hyphenated words

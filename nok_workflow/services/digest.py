@@ -5,9 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from nok_workflow.text import agree, date_long, days_phrase, plural
+from nok_workflow import text
+
+# Pure wording, asked again for every line of every digest of a run (babel's date
+# formatting and plural rules were a tenth of a digest's rendering): kept once per value.
+date_long = lru_cache(maxsize=4096)(text.date_long)
+days_phrase = lru_cache(maxsize=8192)(text.days_phrase)
+agree = lru_cache(maxsize=1024)(text.agree)
+plural = lru_cache(maxsize=1024)(text.plural)
+
+
+class Fields(dict):
+    """A dict the templates read as attributes (`line.title`): its keys are its attributes.
+    Jinja tries an attribute before an item, and on a plain dict every such read failed
+    first, with an exception: a third of a digest's rendering."""
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(fields)
+        self.__dict__ = self
 
 
 @dataclass(frozen=True)
@@ -100,21 +118,21 @@ def _sections(entries: list[Entry], day: dt.date, names: dict[str, str]) -> list
             lines = sorted((e for e in members if group_of(e, day) == group),
                            key=lambda e: (e.due or dt.date.max, e.key or "", e.org or ""))
             if lines:
-                groups.append({"title": title, "lines": [_line(e, day) for e in lines]})
+                groups.append(Fields(title=title, lines=[_line(e, day) for e in lines]))
         title = members[0].plan
         rank = min(_RANK[group_of(e, day)] for e in members)
         code = plan_id if names[plan_id] == plan_id else None  # how the subject named it
-        sections.append(((rank, title, plan_id), {"title": title, "code": code, "groups": groups}))
+        sections.append(((rank, title, plan_id), Fields(title=title, code=code, groups=groups)))
     return [section for _, section in sorted(sections, key=lambda s: s[0])]
 
 
 def _line(e: Entry, day: dt.date) -> dict[str, Any]:
-    return {"key": e.key or "", "title": e.title or "", "org": e.org,
-            "obligation": e.obligation or 0, "due": e.due.isoformat() if e.due else None,
-            "due_text": date_long(e.due) if e.due else "", "days_text": days_phrase(e.due, day) if e.due else "",
-            "documents": e.documents, "reason": e.reason, "link": e.link,
-            "attached": ", ".join(name for name, _, _ in e.attachments),
-            "owners": [{"name": c.name, "email": c.email} for c in e.late_owners] if not e.owner else []}
+    return Fields(key=e.key or "", title=e.title or "", org=e.org,
+                  obligation=e.obligation or 0, due=e.due.isoformat() if e.due else None,
+                  due_text=date_long(e.due) if e.due else "", days_text=days_phrase(e.due, day) if e.due else "",
+                  documents=e.documents, reason=e.reason, link=e.link,
+                  attached=", ".join(name for name, _, _ in e.attachments),
+                  owners=[Fields(name=c.name, email=c.email) for c in e.late_owners] if not e.owner else [])
 
 
 def subject(entries: list[Entry], day: dt.date) -> str:

@@ -13,14 +13,23 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlmodel import Session
 
-from nok_workflow.expand import obligation_owners
 from nok_workflow.calendar.ics import calendar_from_events
-from nok_workflow.services.calendar_feed import digest_events
+from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.reports.formats import FORMATS
+from nok_workflow.services.calendar_feed import digest_events
 from nok_workflow.services.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
-from nok_workflow.store.models import NO_ORG, Item, LinkRevision, Mail, Obligation, Outbox, Party, Plan
+from nok_workflow.store.models import (
+    NO_ORG,
+    Item,
+    LinkRevision,
+    Mail,
+    Obligation,
+    Outbox,
+    Party,
+    Plan,
+)
 from nok_workflow.tokens import upload_link
 from notifiers import Attachment, Message
 from notifiers.render import render_digest
@@ -45,8 +54,12 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
     """
     org, late = aliased(Party), aliased(Party)
     ref = _elements(Item.owners, session.get_bind().dialect.name)
+    # Plain columns, not ORM objects (a tenth of the cost); an item's own fields are read
+    # once below, not with each of its thousands of rows.
     rows = session.execute(
-        select(Outbox, Obligation, Item, Plan.title, org.name, org.email, late.name, late.email,
+        select(Outbox.id, Outbox.mail_id, Outbox.kind, Outbox.step, Outbox.plan_id, Outbox.obligation_id,
+               Outbox.recipient, Outbox.details, Obligation.id, Obligation.org_id, Obligation.period,
+               Obligation.due, Obligation.item_id, Plan.title, org.name, org.email, late.name, late.email,
                LinkRevision.revision)
         .join(Plan, Plan.id == Outbox.plan_id)
         .outerjoin(LinkRevision, (LinkRevision.plan_id == Outbox.plan_id) & (LinkRevision.party_id == Outbox.recipient))
@@ -59,31 +72,43 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
         .outerjoin(late, (late.plan_id == Outbox.plan_id) & (late.id == ref.c.value))
         .where(Outbox.mail_id.in_(mail_ids)).order_by(Outbox.id, late.name)
     ).all()
+    item_ids = {row[12] for row in rows if row[12] is not None}
+    items = {i.id: i for i in session.execute(
+        select(Item.id, Item.key, Item.title, Item.owners, Item.results).where(Item.id.in_(item_ids)))} \
+        if item_ids else {}
+    links: dict[tuple[str, str, int], str] = {}  # one HMAC per person, not per row
     built: dict[int, tuple[int, dict[str, Any]]] = {}  # outbox row id → (mail id, the entry's fields)
     report_files: dict[int, tuple[tuple[str, str, bytes], ...]] = {}
     late_owners: dict[int, list[Contact]] = defaultdict(list)  # escalation's row id → its owners
     recipients: dict[int, str] = {}
-    for row, ob, item, plan_title, org_name, org_email, late_name, late_email, revision in rows:
-        if row.kind == "escalation":
+    for (row_id, mail_id, kind, step, plan_id, obligation_id, recipient, details, ob, org_id, period, due,
+         item_id, plan_title, org_name, org_email, late_name, late_email, revision) in rows:
+        if kind == "escalation":
             name, email = (org_name, org_email) if org_name is not None else (late_name, late_email)
             if name is not None:
-                late_owners[row.id].append(Contact(name, email))
-        if row.id in built:
+                late_owners[row_id].append(Contact(name, email))
+        if row_id in built:
             continue  # the same escalation again, for its next owner
-        recipients[row.id] = row.recipient
-        if row.kind == "report":
-            report_files[row.id] = _report_files(settings.home, row.details.get("files", []))
-        owners = obligation_owners(ob.org_id, item.owners) if ob else []
-        linked = row.kind == "rejected" or (row.kind in ("reminder", "escalation") and row.recipient in owners)
-        built[row.id] = row.mail_id, dict(
-            kind=row.kind, step=row.step, plan=plan_title, plan_id=row.plan_id, obligation=row.obligation_id,
-            key=item.key if item else row.details.get("item"),
-            title=item.title if item and row.kind != "plan_changed" else row.details.get("title"),
-            period=ob.period if ob else None, org=org_name,
+        recipients[row_id] = recipient
+        if kind == "report":
+            report_files[row_id] = _report_files(settings.home, details.get("files", []))
+        item = items.get(item_id) if ob is not None else None
+        owners = obligation_owners(org_id, item.owners) if ob is not None else []
+        linked = kind == "rejected" or (kind in ("reminder", "escalation") and recipient in owners)
+        link = None
+        if linked:
+            at = (plan_id, recipient, revision or 0)
+            link = links.get(at)
+            if link is None:
+                link = links[at] = upload_link(settings.base_url, key, plan_id, recipient, revision or 0)
+        built[row_id] = mail_id, dict(
+            kind=kind, step=step, plan=plan_title, plan_id=plan_id, obligation=obligation_id,
+            key=item.key if item else details.get("item"),
+            title=item.title if item and kind != "plan_changed" else details.get("title"),
+            period=period if ob is not None else None, org=org_name,
             documents="; ".join(item.results) if item and item.results else None,
-            due=ob.due if ob else None, owner=row.recipient in owners, reason=row.details.get("reason"),
-            new=bool(row.details.get("new")),
-            link=upload_link(settings.base_url, key, row.plan_id, row.recipient, revision or 0) if linked else None,
+            due=due if ob is not None else None, owner=recipient in owners, reason=details.get("reason"),
+            new=bool(details.get("new")), link=link,
         )
     # A first reminder brings a new deadline: the digest attaches it as the reader's feed shows it.
     wanted = {row_id: (f["obligation"], recipients[row_id]) for row_id, (_, f) in built.items()
