@@ -9,6 +9,7 @@ the wait is in the store, and every run takes up where the last one left off.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from prefect import flow, task
@@ -40,13 +41,17 @@ RETRIES = {"retries": 3, "retry_delay_seconds": [1, 3, 10], "retry_condition_fn"
 
 
 @task(name="Подготовка: относительные сроки и порядок шагов", **RETRIES)
-def prepare_step(plan_id: str, now: dt.datetime, allow_past: bool) -> sweep.PlanContext:
-    return sweep.prepare(store_engine(), plan_id, now, allow_past)
+def prepare_step(plan_id: str, now: dt.datetime, allow_past: bool) -> list[sweep.Step]:
+    return sweep.prepare(store_engine(), plan_id, now, allow_past).steps
 
 
+# A step's parameters are small and the same size for 3 schools or 30,000: Prefect walks
+# every parameter (twice) for each step, so the plan's context (every organisation) is
+# looked up inside the step, cached per process and plan version (sweep.plan_context).
 @task(**RETRIES)
-def item_step(context: sweep.PlanContext, item_id: int, now: dt.datetime) -> State:
-    outcome = sweep.process_item(store_engine(), context, item_id, now)
+def item_step(plan_id: str, item_id: int, now: dt.datetime) -> State:
+    engine = store_engine()
+    outcome = sweep.process_item(engine, sweep.plan_context(engine, plan_id), item_id, now)
     return Completed(name=outcome.label, message=outcome.message,
                      data={"key": outcome.key, "label": outcome.label, "counts": outcome.counts,
                            "changed": outcome.changed, "queued": outcome.queued})
@@ -64,16 +69,23 @@ def step_name(step: sweep.Step) -> str:
     return f"{step.key} {title[:90]}{'…' if len(title) > 90 else ''}"
 
 
+@lru_cache(maxsize=4096)
+def named(base: Any, name: str) -> Any:
+    """`base` under the step's name, made once per process: `with_options` reads the
+    function's source (inspect.getsource) every time it is called."""
+    return base.with_options(name=name)
+
+
 @flow(name="nok-plan", flow_run_name="{plan_id}")
 def plan_flow(plan_id: str, now: str | None = None, allow_past: bool = False) -> dict[str, Any]:
     """Run a plan's daily work now (or at ``now``, an ISO date-time, for simulation). A day
     earlier than the plan's last run is refused unless ``allow_past``."""
     moment = clock.now(now)
-    context = prepare_step(plan_id, moment, allow_past)
+    steps = prepare_step(plan_id, moment, allow_past)
     futures = {}
-    for step in context.steps:
-        futures[step.key] = item_step.with_options(name=step_name(step)).submit(
-            context, step.item_id, moment, wait_for=[futures[d] for d in step.depends_on if d in futures]
+    for step in steps:
+        futures[step.key] = named(item_step, step_name(step)).submit(
+            plan_id, step.item_id, moment, wait_for=[futures[d] for d in step.depends_on if d in futures]
         )
     outcomes = {key: future.result() for key, future in futures.items()}
     result = {"plan": plan_id, "at": moment.isoformat(), "steps": outcomes}

@@ -9,11 +9,14 @@ person is not told "14 days left" three days before the deadline.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from nok_workflow.deadlines.workdays import is_working_day, working_day_on_or_before
 from nok_workflow.policy import Policy
 
 
+# Pure, and a region's obligations share a few hundred due dates: each is worked out once.
+@lru_cache(maxsize=8192)
 def send_day(due: dt.date, days_before: int, working_days: bool) -> dt.date:
     if working_days:
         day, left = due, days_before

@@ -55,6 +55,16 @@ def run_nok(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.fixture(scope="session")
+def harness():
+    """Prefect's own test harness, one for the whole session (~20 s to start): a second one
+    started inside it would get no task runs (Prefect's events client stays with the first)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
 # --- the store, on SQLite and on the machine's PostgreSQL ---------------------------------
 
 PG_ADMIN = os.environ.get("NOK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

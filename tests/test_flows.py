@@ -15,14 +15,6 @@ from nok_workflow.store.models import Obligation, Outbox
 from tests.conftest import PLANS
 
 
-@pytest.fixture(scope="session")
-def harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
 @pytest.fixture
 def store(harness, tmp_path, monkeypatch):
     monkeypatch.setenv("NOK_HOME", str(tmp_path / ".nok"))

@@ -10,7 +10,9 @@ sweeps at once, never queues a message twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +26,12 @@ from nok_workflow.policy import Policy
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.reminders import escalation_targets, reminder_due
 from nok_workflow.services import audit
-from nok_workflow.services.obligations import plan_policies
+from nok_workflow.services.compiled_plans import current_plan
 from nok_workflow.services.outbox import queue
 from nok_workflow.services.relative import refresh_relative
 from nok_workflow.status import CLOSED, ObligationFact, status_of
 from nok_workflow.store.db import write_session
-from nok_workflow.store.models import Item, Obligation, Party, Plan
+from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion
 
 # The name of a step's final state in the Prefect UI: the item's state as a person says it.
 LABELS = {
@@ -89,17 +91,53 @@ def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_
         if now is not None:
             plan.last_run_on = _run_day(plan, local_date(now, plan.timezone), allow_past)
         refresh_relative(session, plan_id, now)
+    return plan_context(engine, plan_id)
+
+
+# A plan version's parties and policies, built once per process: a region's plan has
+# thousands of schools, and every step of every run needs them; a region has dozens of plans.
+# Keyed by the version's content hash (both follow from the plan's text alone), so an
+# amendment is never served stale ones.
+_versions: OrderedDict[tuple[str, int, str], tuple[dict[str, dict[str, Any]], dict[str, Policy]]] = OrderedDict()
+_versions_lock = threading.Lock()
+_VERSIONS_MAX = 256
+
+
+def plan_context(engine: Engine, plan_id: str) -> PlanContext:
+    """The context of the plan's current version, as a step needs it (read-only).
+
+    The items (a few rows) are read each time: their ids belong to this store. The parties
+    and the policies are built once per process per version.
+    """
+    with Session(engine) as session:
+        row = session.execute(
+            select(Plan.timezone, Plan.coordinator, Plan.current_version, PlanVersion.sha256)
+            .join(PlanVersion, (PlanVersion.plan_id == Plan.id) & (PlanVersion.version == Plan.current_version))
+            .where(Plan.id == plan_id)).one_or_none()
+        if row is None:
+            raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен")])
         items = session.execute(select(Item).where(Item.plan_id == plan_id, Item.active)
                                 .order_by(Item.position)).scalars().all()
-        policies = plan_policies(session, [plan_id])
-        parties = {p.id: {"kind": p.kind, "group": p.group_id, "escalates_to": p.escalates_to, "name": p.name}
-                   for p in session.execute(select(Party).where(Party.plan_id == plan_id)).scalars()}
-        coordinator, timezone = plan.coordinator, plan.timezone
+        key = (plan_id, row.current_version, row.sha256)
+        with _versions_lock:
+            cached = _versions.get(key)
+            if cached is not None:
+                _versions.move_to_end(key)
+        if cached is None:
+            parties = {p.id: {"kind": p.kind, "group": p.group_id, "escalates_to": p.escalates_to, "name": p.name}
+                       for p in session.execute(select(Party.id, Party.kind, Party.group_id, Party.escalates_to,
+                                                       Party.name).where(Party.plan_id == plan_id))}
+    if cached is None:
+        cached = (parties, current_plan(engine, plan_id, row.current_version).policies)
+        with _versions_lock:
+            _versions[key] = cached
+            while len(_versions) > _VERSIONS_MAX:
+                _versions.popitem(last=False)
+    parties, policies = cached
     by_ref = {i.key: i.key for i in items} | {i.identity: i.key for i in items}
     steps = [Step(i.id, i.key, i.title, i.kind,
                   tuple(dict.fromkeys(by_ref[d] for d in _deps(i) if d in by_ref))) for i in items]
-    return PlanContext(plan_id, timezone, coordinator, _topological(steps),
-                       {identity: pol for (pid, identity), pol in policies.items()},
+    return PlanContext(plan_id, row.timezone, row.coordinator, _topological(steps), policies,
                        {i.id: i.identity for i in items}, parties)
 
 
@@ -147,36 +185,81 @@ def _topological(steps: list[Step]) -> list[Step]:
     return ordered
 
 
+# A run's steps go to threads. On SQLite they would take turns at the file's write lock by
+# sleeping and polling (up to 100 ms a turn); a lock per store within the process hands over
+# at once. Other processes still queue at the file's lock (BEGIN IMMEDIATE).
+_sqlite_turns: dict[str, threading.Lock] = {}
+
+
+def _turn(engine: Engine) -> threading.Lock | nullcontext:
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _sqlite_turns.setdefault(str(engine.url), threading.Lock())
+
+
 def process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.datetime) -> ItemOutcome:
+    with _turn(engine):
+        return _process_item(engine, context, item_id, now)
+
+
+# The step's statements, built once: building and hashing them anew cost more than running
+# them on a quiet day (1,200 steps a region).
+_ob = Obligation.__table__.c
+_OPEN = (_ob.state == "active") & _ob.completed_on.is_(None)
+_ITEM = select(Item.key, Item.kind, Item.owners).where(Item.id == bindparam("item_id"))
+_CANDIDATES = select(_ob.id, _ob.org_id, _ob.period, _ob.opens, _ob.due, _ob.state, _ob.completed_on,
+                     _ob.status, _ob.level).where(_ob.item_id == bindparam("item_id"), or_(
+    and_(_OPEN, _ob.due.between(bindparam("today"), bindparam("until"))),
+    and_(_OPEN, _ob.due < bindparam("today"),
+         or_(_ob.status.notin_(("overdue", "escalated")), _ob.level < bindparam("max_level"))),
+    and_(_OPEN, _ob.due.is_(None)),
+    and_(_OPEN, _ob.status == "upcoming", _ob.opens <= bindparam("today")),
+    and_(_ob.status.notin_(tuple(sorted(CLOSED))), or_(_ob.completed_on.is_not(None), _ob.state != "active")),
+    and_(_OPEN, _ob.status.in_(("done", "done_late"))),  # reopened by a rejection
+))
+_COUNTS = select(_ob.status, func.count()).where(_ob.item_id == bindparam("item_id")).group_by(_ob.status)
+_bumped = bindparam("bump", type_=Integer)
+# A new status is a new calendar event (SEQUENCE, LAST-MODIFIED); a new level is not.
+_UPDATE = (update(Obligation.__table__).where(_ob.id == bindparam("oid"))
+           .values(status=bindparam("status"), level=bindparam("level"), revision=_ob.revision + _bumped,
+                   changed_at=case((_bumped > 0, bindparam("at", type_=_ob.changed_at.type)),
+                                   else_=_ob.changed_at)))
+
+
+def _process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.datetime) -> ItemOutcome:
     today = context.today(now)
-    identity = context.identities[item_id]
+    # An item an amendment retired since the run began goes by the plan's own policy.
+    identity = context.identities.get(item_id, "")
     policy = context.policies.get(identity) or context.policies[""]
     max_level = len(policy.levels)
     # How far ahead a reminder can fall: in working days it reaches further back than the
     # same number of calendar days (weekends, and May or New Year holidays).
     ahead = policy.due_soon_days * 2 + 10 if policy.reminder_working_days else policy.due_soon_days
     with write_session(engine) as session:
-        item = session.get(Item, item_id)
-        ob = Obligation
-        open_rows = (ob.state == "active") & ob.completed_on.is_(None)
-        candidates = session.execute(select(ob).where(ob.item_id == item_id, or_(
-            and_(open_rows, ob.due.between(today, today + dt.timedelta(days=ahead))),
-            and_(open_rows, ob.due < today, or_(ob.status.notin_(("overdue", "escalated")), ob.level < max_level)),
-            and_(open_rows, ob.due.is_(None)),
-            and_(open_rows, ob.status == "upcoming", ob.opens <= today),
-            and_(ob.status.notin_(tuple(CLOSED)), or_(ob.completed_on.is_not(None), ob.state != "active")),
-            and_(open_rows, ob.status.in_(("done", "done_late"))),  # reopened by a rejection
-        ))).scalars().all()
+        item = session.execute(_ITEM, {"item_id": item_id}).one()
+        candidates = session.execute(_CANDIDATES, {"item_id": item_id, "today": today, "max_level": max_level,
+                                                   "until": today + dt.timedelta(days=ahead)}).all()
         changes, transitions, messages = [], Counter(), []
+        # Obligations of one item share a handful of dates: each status and reminder once per date.
+        statuses: dict[tuple, Any] = {}
+        reminders: dict[dt.date | None, int | None] = {}
         for row in candidates:
-            st = status_of(ObligationFact(row.opens, row.due, row.state), row.completed_on, today, policy)
+            fact = (row.opens, row.due, row.state, row.completed_on)
+            st = statuses.get(fact)
+            if st is None:
+                st = statuses[fact] = status_of(ObligationFact(row.opens, row.due, row.state), row.completed_on,
+                                                today, policy)
             if (st.status, st.level) != (row.status, row.level):
                 changes.append({"oid": row.id, "status": st.status, "level": st.level,
                                 "bump": int(st.status != row.status), "at": now})
                 transitions[f"{row.status}→{st.status}"] += 1
             if st.status in CLOSED:
                 continue
-            if (days := reminder_due(row.due, today, policy)) is not None:
+            if row.due in reminders:
+                days = reminders[row.due]
+            else:
+                days = reminders[row.due] = reminder_due(row.due, today, policy)
+            if days is not None:
                 # The policy's first reminder brings a new deadline: the digest attaches it as .ics.
                 messages += _messages(context, item, row, "reminder", days, "owners", today, now,
                                       new=days == policy.reminder_days[0])
@@ -184,17 +267,9 @@ def process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.dat
                 target = escalation_targets(policy, st.level)
                 messages += _messages(context, item, row, "escalation", st.level, target, today, now)
         if changes:
-            table = Obligation.__table__
-            # A new status is a new calendar event (SEQUENCE, LAST-MODIFIED); a new level is not.
-            bumped = bindparam("bump", type_=Integer)
-            session.execute(update(table).where(table.c.id == bindparam("oid"))
-                            .values(status=bindparam("status"), level=bindparam("level"),
-                                    revision=table.c.revision + bumped,
-                                    changed_at=case((bumped > 0, bindparam("at", type_=table.c.changed_at.type)),
-                                                    else_=table.c.changed_at)), changes)
+            session.execute(_UPDATE, changes)
         queued = queue(session, messages)
-        counts = dict(session.execute(select(ob.status, func.count()).where(ob.item_id == item_id)
-                                      .group_by(ob.status)).all())
+        counts = dict(session.execute(_COUNTS, {"item_id": item_id}).all())
         if changes:
             audit.record(session, actor="sweep", action="status.change", plan_id=context.plan_id, at=now,
                          details={"item": item.key, "transitions": dict(transitions), "day": today.isoformat()})
@@ -216,7 +291,7 @@ def _label(kind: str, counts: dict[str, int]) -> str:
     return LABELS["upcoming"]
 
 
-def _recipients(context: PlanContext, item: Item, row: Obligation, target: str) -> list[str]:
+def _recipients(context: PlanContext, item: Any, row: Any, target: str) -> list[str]:
     owners = obligation_owners(row.org_id, item.owners)
     if target == "owners":
         return owners
@@ -233,7 +308,7 @@ def _recipients(context: PlanContext, item: Item, row: Obligation, target: str) 
     return [target]
 
 
-def _messages(context: PlanContext, item: Item, row: Obligation, kind: str, step: int, target: str | None,
+def _messages(context: PlanContext, item: Any, row: Any, kind: str, step: int, target: str | None,
               today: dt.date, now: dt.datetime, new: bool = False) -> list[dict[str, Any]]:
     if target is None:
         return []
