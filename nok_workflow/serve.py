@@ -3,7 +3,8 @@ flow at its local reminder hour, on SQLite and Prefect's local mode. Nothing els
 
 Only one `nok serve` per store: a file lock under NOK_HOME (SQLite) or a PostgreSQL
 advisory lock. Ctrl-C / SIGTERM stop the web server, then wait for a running flow to end.
-Prefect's local API runs as our child process and dies with us, even on SIGKILL.
+Prefect's local API runs in this process on a thread of its own (a child process would load
+Prefect's ~180 MB a second time); nothing outlives us, even a SIGKILL.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
+from nok_workflow.orchestration import OFFLINE_ENV, SWEEP_KEEPALIVE, failure_reason
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.settings import Settings
 
-# Prefect talks to nobody outside this machine in embedded mode.
-OFFLINE_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-               "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false"}
+__all__ = ["OFFLINE_ENV", "PlanRuns", "Runtime", "Ticket", "serve"]
 _PG_LOCK_KEY = 0x6E6F6B5F  # "nok_": one `nok serve` per PostgreSQL store
 
 
@@ -64,20 +64,48 @@ def _already_running(settings: Settings) -> InputError:
                                                   "второй экземпляр не нужен")])
 
 
+class Ticket:
+    """A requester's hold on the run that will include its request: `wait` gives that run's
+    outcome (or raises what it raised)."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._outcome: Any = None
+        self._error: BaseException | None = None
+
+    def resolve(self, outcome: Any = None, error: BaseException | None = None) -> None:
+        self._outcome, self._error = outcome, error
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def outcome(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._outcome
+
+
+STOPPING = "nok serve останавливается: план выполнится при следующем запуске"
+
+
 class PlanRuns:
     """At most one running and one waiting run per plan, however many requests come.
 
     A request while a run waits adds nothing (the waiting run has not started: it will see
     the new evidence); a request while a run is running makes the one waiting run, which
     starts when that run ends. So a burst of uploads gives at most two runs, and the last
-    upload is always seen by a run that started after it.
+    upload is always seen by a run that started after it. A request with a ticket learns
+    the outcome of the run that includes it (a sweep waits for its plans).
     """
 
-    def __init__(self, submit: Callable[[Callable[[], None]], None], run: Callable[[str, str | None], None]) -> None:
+    def __init__(self, submit: Callable[[Callable[[], None]], None],
+                 run: Callable[[str, str | None, bool], Any]) -> None:
         self._submit, self._run = submit, run
         self._lock = threading.Lock()
         self._running: set[str] = set()
-        self._waiting: dict[str, str | None] = {}  # plan → the simulated moment asked for, if any
+        # plan → [the simulated moment asked for (None: the clock), allow_past, tickets]
+        self._waiting: dict[str, list] = {}
         self._closed = False
 
     def close(self) -> None:
@@ -85,17 +113,27 @@ class PlanRuns:
         the next start runs every plan), running ones finish."""
         with self._lock:
             self._closed = True
+            dropped = [t for _, _, tickets in self._waiting.values() for t in tickets]
             self._waiting.clear()
+        for ticket in dropped:
+            ticket.resolve(error=RuntimeError(STOPPING))
 
-    def request(self, plan_id: str, now: str | None = None) -> str:
+    def request(self, plan_id: str, now: str | None = None, allow_past: bool = False,
+                ticket: Ticket | None = None) -> str:
         """Ask for a run; says in Russian what happened to the request."""
+        tickets = [ticket] if ticket else []
         with self._lock:
             if self._closed:
-                return "nok serve останавливается: план выполнится при следующем запуске"
+                if ticket:
+                    ticket.resolve(error=RuntimeError(STOPPING))
+                return STOPPING
             if plan_id in self._waiting:
-                self._waiting[plan_id] = now or self._waiting[plan_id]
+                waiting = self._waiting[plan_id]
+                if now:  # the moment asked for last wins, with its own allow_past
+                    waiting[:2] = now, allow_past
+                waiting[2] += tickets
                 return "запуск плана уже ждёт очереди — он учтёт и этот документ"
-            self._waiting[plan_id] = now
+            self._waiting[plan_id] = [now, allow_past, tickets]
             if plan_id in self._running:
                 return "план сейчас выполняется; следующий запуск начнётся сразу после него"
         self._submit(lambda: self._start(plan_id))
@@ -105,10 +143,17 @@ class PlanRuns:
         with self._lock:
             if plan_id in self._running or plan_id not in self._waiting:
                 return  # the running one will start the waiting one when it ends
-            now = self._waiting.pop(plan_id)
+            now, allow_past, tickets = self._waiting.pop(plan_id)
             self._running.add(plan_id)
         try:
-            self._run(plan_id, now)
+            outcome = self._run(plan_id, now, allow_past)
+        except BaseException as exc:
+            for ticket in tickets:
+                ticket.resolve(error=exc)
+            raise
+        else:
+            for ticket in tickets:
+                ticket.resolve(outcome)
         finally:
             with self._lock:
                 self._running.discard(plan_id)
@@ -137,22 +182,71 @@ class Runtime:
         # would otherwise drop a start while another is running; PlanRuns does the limiting.
         self.plans = PlanRuns(lambda start: self.scheduler.add_job(start), self.run_plan)
 
-    def run_plan(self, plan_id: str, now: str | None = None) -> None:
+    def run_plan(self, plan_id: str, now: str | None = None, allow_past: bool = False) -> Any:
+        """One run of the plan's flow; its final Prefect state."""
         from flows.plan_flow import plan_flow
 
-        state = plan_flow(plan_id=plan_id, now=now or self.now, return_state=True)
+        state = plan_flow(plan_id=plan_id, now=now or self.now, allow_past=allow_past, return_state=True)
         with self._lock:
             self.runs += 1
             self.failures += int(not state.is_completed())
             self.last_run = f"{plan_id}: {state.name} ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+        _release_memory()
+        return state
 
-    def dispatch(self) -> None:
+    def dispatch(self, now: str | None = None) -> Any:
         from flows.dispatch_flow import dispatch_flow
 
-        dispatch_flow(now=self.now, return_state=True)  # a failed run (SMTP down) is in the store's health
+        # A failed run (SMTP down) is in the store's health.
+        state = dispatch_flow(now=now or self.now, return_state=True)
+        _release_memory()
+        return state
 
     def run_now(self, plan_id: str, now: str | None = None) -> str:
         return self.plans.request(plan_id, now)
+
+    def sweep(self, plan_ids: list[str], now: str, allow_past: bool) -> Iterator[str]:
+        """`nok sweep` handed over by the CLI (POST /api/sweep): each plan's run — the one
+        that includes this request, coalesced with any other — then the dispatch, as lines
+        of JSON; a blank line every few seconds while a run goes on keeps the caller sure
+        we are alive. The caller checked the plans and the day (orchestration.sweep_targets)."""
+        yield json.dumps({"plans": plan_ids}) + "\n"
+        tickets = []
+        for plan_id in plan_ids:
+            tickets.append(Ticket())
+            self.plans.request(plan_id, now, allow_past, tickets[-1])
+        for plan_id, ticket in zip(plan_ids, tickets, strict=True):
+            while not ticket.wait(SWEEP_KEEPALIVE):
+                yield "\n"
+            try:
+                state = ticket.outcome()
+                ok = state.is_completed()
+                why = "" if ok else _why(state)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller as the plan's failure
+                ok, why = False, failure_reason(exc)
+            yield json.dumps({"plan": plan_id, "ok": ok, "why": why}, ensure_ascii=False) + "\n"
+        done = threading.Event()
+        result: list[Any] = []
+
+        def dispatch() -> None:
+            try:
+                result.append(self.dispatch(now))
+            except Exception as exc:  # noqa: BLE001 - the caller says why the dispatch failed
+                result.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=dispatch, name="nok-sweep-dispatch", daemon=True).start()
+        while not done.wait(SWEEP_KEEPALIVE):
+            yield "\n"
+        state = result[0]
+        if isinstance(state, Exception):
+            answer = {"problem": failure_reason(state)}
+        elif state.is_completed():
+            answer = {"dispatch": state.result()}
+        else:
+            answer = {"problem": state.message or state.name}
+        yield json.dumps(answer, ensure_ascii=False) + "\n"
 
     def sync_jobs(self) -> None:
         """A daily job per loaded plan at its local reminder hour (plans loaded later too).
@@ -226,38 +320,114 @@ def load_demo(engine: Engine, settings: Settings, now: dt.datetime) -> tuple[str
         return plan_id, session.get(Plan, plan_id).title
 
 
-def start_local_api() -> str:
-    """Start Prefect's local API (what its ephemeral mode starts on the first flow run) now,
-    once, as a child that gets SIGTERM when we die — even by SIGKILL, which runs none of our
-    cleanup (prctl PR_SET_PDEATHSIG). Prefect then reuses this server for every run.
+class LocalAPI:
+    """Prefect's API for our flow runs (what its ephemeral mode would start as a child on
+    the first run), served here on a thread of its own: the child was a second Python with
+    Prefect's modules loaded again (~180 MB); here its server adds ~50 MB to modules that
+    the flows load anyway. It goes with the process, whatever ends it.
 
     Started up front also because Prefect's own lazy start is not thread-safe: two first
     runs at once started two servers on one port.
-
-    PR_SET_PDEATHSIG fires when the thread that forked the child ends: this runs on the
-    main thread, which lives as long as the process.
     """
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))  # bound now, served later: no race for the port
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/api"
+        # Prefect reads its settings from the environment once, when first imported.
+        os.environ.update({"PREFECT_API_URL": self.url, "PREFECT_UI_ENABLED": "false"})
+        import sys
+
+        if "prefect.context" in sys.modules:
+            sys.modules["prefect.context"].refresh_global_settings_context()
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 120) -> str:
+        import time
+
+        import uvicorn
+        from prefect.server.api.server import create_app
+
+        _no_heartbeats()
+        app = create_app(ephemeral=True, final=True)  # no UI; only the services runs need
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._server.run(sockets=[self._socket])
+            except BaseException as exc:  # noqa: BLE001 - told to the starting thread
+                failed.append(exc)
+
+        self._thread = threading.Thread(target=run, name="prefect-api", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                why = _reason(failed[0]) if failed else "не запустился вовремя"
+                raise InputError([Problem("nok serve", 0, 0, f"локальный API Prefect не запущен: {why}")])
+            time.sleep(0.05)
+        return self.url
+
+    def stop(self) -> None:
+        """After the last run: its events and logs are sent first (Prefect would try at exit,
+        to a server gone by then, and wait ~20 s for nothing)."""
+        if self._server is not None and self._thread is not None:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            EventsWorker.drain_all(timeout=10)
+            APILogWorker.drain_all(timeout=10)
+            self._server.should_exit = True
+            self._thread.join(15)
+        self._socket.close()
+
+
+def _no_heartbeats() -> None:
+    """Flow runs here send no heartbeats. They serve a server's detection of crashed runs,
+    which nothing here does (a crash takes the API with it); and a sync flow waits up to a
+    second at its end for the heartbeat thread's sleep — most of a small run's time. None
+    cannot be said in the environment (Prefect refuses a value under 30), so the process's
+    settings are replaced: threads without a settings context of their own (the
+    scheduler's, the web server's) read these."""
+    import prefect.context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    root = prefect.context.GLOBAL_SETTINGS_CONTEXT
+    prefect.context.GLOBAL_SETTINGS_CONTEXT = root.model_copy(update={"settings": root.settings.copy_with_update(
+        updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})})
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _why(state) -> str:  # noqa: ANN001 - a Prefect State
+    """A failed run's reason as the person needs it: a user's mistake as its own message."""
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, InputError):
+        return "; ".join(p.message for p in error.problems)
+    return state.message or state.name
+
+
+def _few_arenas() -> None:
+    """Two malloc arenas, not eight per core: runs, the web server and Prefect's API each
+    work on threads of their own, and every arena keeps the peak of what its threads freed.
+    Before any thread starts."""
     import ctypes
-    import functools
-    import subprocess
-    import types
 
-    import prefect.server.api.server as server_module
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
 
-    libc = ctypes.CDLL(None, use_errno=True)
 
-    def die_with_parent() -> None:
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _release_memory() -> None:
+    """Hand the heap a finished run freed back to the system: glibc keeps it otherwise, and
+    a region's run would leave tens of MB resident for nothing."""
+    import ctypes
 
-    # Prefect builds the command itself; only its Popen gets the hook. Its own session: a
-    # Ctrl-C in the terminal (SIGINT to the whole foreground group) must not take the API
-    # away from the runs still finishing; our shutdown stops it (Prefect's atexit hook).
-    tied = types.SimpleNamespace(**{k: getattr(subprocess, k) for k in dir(subprocess) if not k.startswith("__")})
-    tied.Popen = functools.partial(subprocess.Popen, preexec_fn=die_with_parent, start_new_session=True)
-    server_module.subprocess = tied
-    server = server_module.SubprocessASGIServer()
-    server.start()
-    return server.api_url
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str | None,
@@ -269,6 +439,7 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
     from nok_workflow.web.context import WebContext
 
     os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
+    _few_arenas()
     _check_port(host, port)
     _check_exposure(engine, host)
     key = tokens.secret(settings.home)
@@ -277,8 +448,8 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
         if demo:
             announce(f"Хранилище было пустым: загружен демо-план {demo[0]} ({demo[1]}) — письма демо-плана "
                      f"остаются в папке {settings.outbox_dir}; свой план: nok plan load файл.yaml")
-        api_url = start_local_api()
-        announce(f"Локальный API Prefect: {api_url}")
+        local_api = LocalAPI()
+        announce(f"Локальный API Prefect: {local_api.start()}")
         runtime = Runtime(engine, now)
         runtime.sync_jobs()
         runtime.scheduler.add_job(runtime.sync_jobs, "interval", minutes=1, id="sync")
@@ -297,6 +468,7 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
         app = create_app(WebContext(engine, settings, key, now_override=now, runtime=runtime.state,
                                     trigger=lambda plan_id, moment: runtime.run_now(
                                         plan_id, moment.isoformat() if moment else None)))
+        app.state.sweep = runtime.sweep  # POST /api/sweep (web/api.py): `nok sweep` handed over
         # uvicorn stops on SIGINT/SIGTERM and then re-raises the signal to the handler that
         # was there before it: with Python's defaults that would kill us before the cleanup
         # below. These handlers let the re-raised signal pass, so the cleanup runs.
@@ -308,6 +480,7 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
             announce("Остановка: ждём завершения текущего запуска…")
             runtime.plans.close()
             runtime.scheduler.shutdown(wait=True)
+            local_api.stop()
             with contextlib.suppress(FileNotFoundError):
                 info_path.unlink()
             announce("nok serve остановлен")

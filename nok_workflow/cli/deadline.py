@@ -9,13 +9,10 @@ from rich.table import Table
 
 from nok_workflow import clock
 from nok_workflow.cli.output import console, err_console, print_json
-from nok_workflow.deadlines.grammar import (
-    AFTER_PERIOD_WORKING_DAYS,
-    PlanPeriod,
-    interpret,
-    normalise,
-)
-from nok_workflow.text import KIND_LABELS, date_short
+from nok_workflow.deadlines.context import AFTER_PERIOD_WORKING_DAYS
+
+# The grammar (its rules compile at import) and babel (via nok_workflow.text) load in the
+# command itself: every other command imports this module too.
 
 
 def deadline(
@@ -29,6 +26,9 @@ def deadline(
     now: str | None = typer.Option(None, "--now", help="Текущий момент (ГГГГ-ММ-ДД), также NOK_NOW"),
 ) -> None:
     """Показать, как понимается формулировка срока; ошибка в ней — код выхода 1."""
+    from nok_workflow.deadlines.grammar import PlanPeriod, interpret
+    from nok_workflow.text import KIND_LABELS, date_short
+
     if year is None:
         year = _year_in(text) or clock.now(now).year
     result = interpret(text, PlanPeriod.year(year), after_period_days=after_period_days)
@@ -64,5 +64,7 @@ def _exit_on_errors(errors: tuple[str, ...]) -> None:
 
 
 def _year_in(text: str) -> int | None:
+    from nok_workflow.deadlines.grammar import normalise
+
     m = re.search(r"(?<!\d)((?:19|20|21)\d\d)(?!\d)", normalise(text))
     return int(m.group(1)) if m else None

@@ -8,11 +8,10 @@ import typer
 
 from nok_workflow.cli.output import console, err_console, print_json
 from nok_workflow.cli.rollover import rollover
-from nok_workflow.plan.describe import describe, interpretation_text, owner_label
-from nok_workflow.plan.schema_export import schema_json
-from nok_workflow.plan.validate import load_plan
 from nok_workflow.problems import InputError
-from nok_workflow.text import plural
+
+# The plan modules (pydantic models, YAML, the deadline grammar) load in the commands that
+# use them: every `nok` command imports this module.
 
 app = typer.Typer(help="Планы: проверка, просмотр, импорт, перенос на новый год.", no_args_is_help=True)
 app.command("rollover")(rollover)
@@ -24,6 +23,9 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="Считать предупреждения ошибками"),
 ) -> None:
     """Проверить планы: все ошибки сразу, в виде файл:строка:столбец: сообщение."""
+    from nok_workflow.plan.validate import load_plan
+    from nok_workflow.text import plural
+
     failed = 0
     for file in files:
         try:
@@ -55,6 +57,9 @@ def show(
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
 ) -> None:
     """Показать, как понят каждый пункт плана: сроки, ответственные, документы."""
+    from nok_workflow.plan.describe import describe, interpretation_text, owner_label
+    from nok_workflow.plan.validate import load_plan
+
     data = describe(load_plan(file))
     if json_out:
         print_json(data)
@@ -90,6 +95,8 @@ def schema(
     output: Path | None = typer.Option(None, "-o", "--output", help="Куда записать JSON Schema"),
 ) -> None:
     """Вывести JSON Schema формата плана (для подсказок в редакторе)."""
+    from nok_workflow.plan.schema_export import schema_json
+
     text = schema_json()
     if output is None:
         print(text, end="")

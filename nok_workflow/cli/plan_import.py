@@ -8,9 +8,6 @@ from pathlib import Path
 import typer
 
 from nok_workflow.cli.output import console, err_console
-from nok_workflow.files import write_atomically
-from nok_workflow.importer.build import import_plan, load_directory
-from nok_workflow.text import plural
 
 _SCHEMA = Path(__file__).resolve().parents[2] / "plan_definitions" / "plan.schema.json"
 
@@ -28,6 +25,10 @@ def import_command(
     force: bool = typer.Option(False, "--force", help="Заменить существующий файл"),
 ) -> None:
     """Импортировать план из документа Word (.docx) или текста; напечатать отчёт."""
+    from nok_workflow.files import write_atomically
+    from nok_workflow.importer.build import import_plan, load_directory
+    from nok_workflow.text import plural
+
     people = load_directory(directory) if directory else None
     schema_ref = os.path.relpath(_SCHEMA, output.resolve().parent) if _SCHEMA.exists() else "plan.schema.json"
     result = import_plan(document, output_name=str(output), year=year, directory=people,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from nok_workflow.cli.output import console, err_console
-from nok_workflow.files import write_atomically
-from nok_workflow.plan import source
-from nok_workflow.plan.rollover import RolloverResult, rollover_text
-from nok_workflow.text import date_short, plural
+
+if TYPE_CHECKING:  # the plan modules load in the command: every `nok` command imports this one
+    from nok_workflow.plan.rollover import RolloverResult
 
 
 def rollover(
@@ -20,12 +20,18 @@ def rollover(
     force: bool = typer.Option(False, "--force", help="Перезаписать существующий файл"),
 ) -> None:
     """Тот же план на другой год: годы в сроках сдвигаются, формулировки с годом — на проверку."""
+    from nok_workflow.files import write_atomically
+    from nok_workflow.plan import source
+    from nok_workflow.plan.rollover import rollover_text
+
     result = rollover_text(source.read_text(plan), str(plan), to_year, new_file=str(output))
     write_atomically(output, result.new_text, force=force)
     print_report(result, output)
 
 
 def print_report(result: RolloverResult, output: Path) -> None:
+    from nok_workflow.text import date_short, plural
+
     # markup=False: wordings and titles may contain «[…]», which Rich would take for markup.
     sign = "+" if result.delta > 0 else "-"
     shift = f"{sign}{plural(abs(result.delta), 'год', 'года', 'лет')}"

@@ -7,8 +7,6 @@ from rich.table import Table
 
 from nok_workflow.cli import context
 from nok_workflow.cli.output import console, print_json
-from nok_workflow.status import LABELS
-from nok_workflow.text import plural
 
 _COLOURS = {"overdue": "red", "escalated": "bold red", "due_soon": "yellow", "done": "green",
             "done_late": "green", "cancelled": "dim", "waived": "dim", "upcoming": "dim"}
@@ -25,6 +23,8 @@ def status(
     """Обязательства и их состояние на сегодня (или на --now)."""
     from nok_workflow.services.catalog import require
     from nok_workflow.services.obligations import list_obligations
+    from nok_workflow.status import LABELS  # not at the top: every `nok` command imports this module
+    from nok_workflow.text import plural
 
     moment = context.now(now)
     require(context.engine(), plans=[plan] if plan else [], parties=[p for p in (owner, org) if p], plan_id=plan)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
@@ -229,6 +230,34 @@ def waive(request: Request, who: Who, body: WaiveIn) -> dict:
         key = session.execute(select(Item.key).where(Item.id == ob.item_id)).scalar_one()
     return {"obligation": ob.id, "item": key, "period": ob.period, "state": ob.state,
             "run": c.trigger(plan_id, c.simulated())}
+
+
+@router.post("/api/sweep", include_in_schema=False)
+def sweep(request: Request, plan: Annotated[list[str] | None, Query()] = None, now: str | None = None,
+          allow_past: bool = False) -> Response:
+    """`nok sweep` handed over to the running `nok serve`: its warm flows run the plans, then
+    the dispatch; the answer streams as lines of JSON (nok_workflow.serve.Runtime.sweep). A
+    refusal — an unknown plan, a day before a plan's last run — is 422 with the problems, as
+    the CLI would print them. Only for `nok` commands of this store (the run token)."""
+    import dataclasses
+    import hmac
+
+    from nok_workflow.orchestration import sweep_targets
+    from nok_workflow.tokens import run_token
+
+    c = ctx(request)
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(sent.encode(), run_token(c.key).encode()):
+        raise PageError(403, "Запрос отклонён", "Проход по планам могут запросить только команды nok этого хранилища.")
+    runner = getattr(request.app.state, "sweep", None)
+    if runner is None:
+        raise PageError(404, "Проход по планам здесь не выполняется", "Его выполняет только nok serve.")
+    try:
+        moment = clock.parse_now(now) if now else c.now()
+        ids = sweep_targets(c.engine, plan or [], moment, allow_past)
+    except InputError as exc:
+        return JSONResponse({"problems": [dataclasses.asdict(p) for p in exc.problems]}, status_code=422)
+    return StreamingResponse(runner(ids, moment.isoformat(), allow_past), media_type="application/x-ndjson")
 
 
 router.include_router(v1)
