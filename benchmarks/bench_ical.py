@@ -1,10 +1,9 @@
 """Benchmark: a calendar feed of a whole plan (~5,000 events), built and served.
 
-    .venv/bin/python -m benchmarks.bench_ical [--schools 147] [--runs 7] [--requests 200]
-                                              [--postgres URL | --no-postgres]
+Part of `python -m benchmarks` (the `ical` benchmark).
 
 Builds a store with the synthetic region plan (`benchmarks/region.py`; 147 schools × 8 items
-≈ 5,000 obligations), sweeps it once, then measures, each as a median of `--runs` runs:
+≈ 5,000 obligations), sweeps it once, then measures, each as a median of runs:
 
   (a) bare icalendar, cold: the same events as Event objects added to a Calendar, to_ical()
       — what serialising the feed with the package costs without any of our code;
@@ -14,15 +13,13 @@ Builds a store with the synthetic region plan (`benchmarks/region.py`; 147 schoo
       the stamp read again from the store);
   (e) `GET /ical/<token>.ics` with If-None-Match → 304, over real HTTP against the web app in
       its own process (uvicorn, one worker, as `nok serve` runs it), one keep-alive client,
-      `--requests` requests one after another: p50 / p95 (and the same for the full 200).
+      a number of requests one after another: p50 / p95 (and the same for the full 200).
 
-On SQLite, and on PostgreSQL when the server at --postgres answers. Prints Markdown tables
-for docs/benchmarks.md. Not a test: timings depend on the machine.
+On SQLite, and on PostgreSQL when the server at --postgres answers.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import statistics
@@ -40,7 +37,6 @@ NOW = "2025-10-08T09:00+05:00"
 PLAN = "region-2025"
 KEY = b"b" * 32
 BASE_URL = "http://127.0.0.1:8470"
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_WARM_MS = 100.0
 TARGET_304_MS = 5.0
 SERVER = """
@@ -226,55 +222,30 @@ def over_http(workdir: Path, url: str, token: str, requests: int) -> dict[str, f
             "max": max(cached), "full_p50": percentile(full, 50), "full_p95": percentile(full, 95)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--schools", type=int, default=147)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--postgres", default=PG_DEFAULT)
-    parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
-    results: dict[str, dict] = {}
-    with region_stores("ical", args.schools, args.postgres, args.no_postgres) as (workdir, plan_path, stores):
+def sections(schools: int, runs: int, requests: int, postgres_url: str, no_postgres: bool) -> list:
+    from benchmarks.figures import Section
+
+    found = []
+    with region_stores("ical", schools, postgres_url, no_postgres) as (workdir, plan_path, stores):
         for backend, url in stores:
             count, token = make_store(url, plan_path)
-            results[backend] = {"obligations": count, **in_process(url, args.runs, args.requests),
-                                **{f"http_{k}": v for k, v in over_http(workdir, url, token, args.requests).items()}}
-
-    names = list(results)
-    first = results[names[0]]
-
-    def row(label: str, key: str, target: str, fmt: str = "{:,.1f} ms") -> None:
-        cells = " | ".join(fmt.format(results[n][key]) for n in names)
-        print(f"| {label} | {cells} | {target} |")
-
-    print(f"{first['events']:,} events ({first['obligations']:,} obligations, {args.schools} schools), "
-          f"feed {first['size'] / 1024:,.0f} KB; medians of {args.runs} runs, {args.requests} for (d) and (e)")
-    print()
-    print(f"| measure | {' | '.join(names)} | target |")
-    print("|---|" + "---|" * len(names) + "---|")
-    row("(a) bare icalendar, cold: Event objects + Calendar.to_ical()", "bare", "baseline")
-    row("(b) calendar_feed.build, cold (caches cleared)", "cold", "—")
-    row("(c) calendar_feed.build, warm (pieces cached)", "warm", f"≤ {TARGET_WARM_MS:.0f} ms and ≤ (a)")
-    row("(d) calendar_feed.served, hit (stamp remembered)", "served", "—", "{:,.3f} ms")
-    row("(d') calendar_feed.served, hit (stamp read from the store)", "served_reread", "—", "{:,.2f} ms")
-    row("(e) GET with If-None-Match → 304 over HTTP, p50", "http_p50", "—", "{:,.2f} ms")
-    row("(e) the same, p95", "http_p95", f"≤ {TARGET_304_MS:.0f} ms", "{:,.2f} ms")
-    row("(e) the same, max", "http_max", "—", "{:,.2f} ms")
-    row("first GET after the server started (built cold)", "http_first", "—", "{:,.0f} ms")
-    row("GET → 200 with the whole feed (kept), p50", "http_full_p50", "—", "{:,.1f} ms")
-    print()
-    for n in names:
-        r = results[n]
-        verdict = {
-            "warm ≤ 100 ms": r["warm"] <= TARGET_WARM_MS,
-            "warm ≤ bare icalendar cold": r["warm"] <= r["bare"],
-            "cold ≤ bare icalendar cold": r["cold"] <= r["bare"],
-            "304 p95 ≤ 5 ms": r["http_p95"] <= TARGET_304_MS,
-        }
-        print(f"{n}: " + "; ".join(f"{k}: {'да' if ok else 'НЕТ'}" for k, ok in verdict.items())
-              + f"; 200 p95 {r['http_full_p95']:,.1f} ms; bare body {r['bare_size'] / 1024:,.0f} KB")
-
-
-if __name__ == "__main__":
-    main()
+            r = {"obligations": count, **in_process(url, runs, requests),
+                 **{f"http_{k}": v for k, v in over_http(workdir, url, token, requests).items()}}
+            s = Section(f"Calendar feed, {backend}: a whole plan's feed built and served",
+                        f"{r['events']:,} events ({count:,} obligations, {schools} schools), feed "
+                        f"{r['size'] / 1024:,.0f} KB; medians of {runs} runs, of {requests} requests over HTTP "
+                        "(the web app in its own process, as `nok serve` runs it). Baseline: the same events "
+                        "built with bare icalendar (Event objects, Calendar.to_ical()).")
+            bare = f"bare icalendar {r['bare']:,.1f} ms"
+            s.add("calendar_feed.build, cold (caches cleared)", f"{r['cold']:,.1f} ms", bare, "≤ bare",
+                  r["cold"] <= r["bare"])
+            s.add("calendar_feed.build, warm (pieces cached)", f"{r['warm']:,.1f} ms", bare,
+                  f"≤ {TARGET_WARM_MS:.0f} ms and ≤ bare", r["warm"] <= min(TARGET_WARM_MS, r["bare"]))
+            s.add("calendar_feed.served, hit (stamp read from the store)", f"{r['served_reread']:,.2f} ms")
+            s.add("GET with If-None-Match → 304 over HTTP, p50 / p95",
+                  f"{r['http_p50']:,.2f} / {r['http_p95']:,.2f} ms", target=f"p95 ≤ {TARGET_304_MS:.0f} ms",
+                  met=r["http_p95"] <= TARGET_304_MS)
+            s.add("GET → 200 with the whole feed (kept), p50", f"{r['http_full_p50']:,.1f} ms")
+            s.add("first GET after the server started (built cold)", f"{r['http_first']:,.0f} ms")
+            found.append(s)
+    return found

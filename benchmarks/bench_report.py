@@ -1,23 +1,21 @@
 """Benchmark: the quarterly report of a region's plan (~200,000 obligations).
 
-    .venv/bin/python -m benchmarks.bench_report [--schools 6000] [--runs 3] [--no-postgres]
+Part of `python -m benchmarks` (the `report` benchmark).
 
 Builds a store with the synthetic region plan (`benchmarks/region.py`: schools × 8 items,
 quarterly, monthly and yearly ones), sweeps it at the end of Q3 with a share of documents
 in (every 3rd school's Q2 and Q3 obligations done, every 7th of those late), then measures,
-each as the median of `--runs`:
+each as the median of its runs:
 
   (a) services.report.build_report for 2025 Q3 and for the year to date (the SQL part);
   (b) rendering the built report: JSON, HTML, XLSX, DOCX;
   (c) the whole (a) + (b) per format — what `nok report` and the report page spend.
 
-On SQLite, and on PostgreSQL when the server at --postgres answers. Prints a Markdown table
-for docs/benchmarks.md. Not a test: timings depend on the machine.
+On SQLite, and on PostgreSQL when the server at --postgres answers.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import statistics
 import time
@@ -27,7 +25,6 @@ from benchmarks.common import region_stores
 
 PLAN = "region-2025"
 NOW = "2025-10-01T09:00+05:00"
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGETS = {"json": 2.0, "html": 2.0, "xlsx": 10.0, "docx": 5.0}
 
 
@@ -87,47 +84,22 @@ def measure(url: str, runs: int) -> dict[str, float]:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--schools", type=int, default=6000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres", default=PG_DEFAULT)
-    parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
-    results: dict[str, dict] = {}
-    with region_stores("report", args.schools, args.postgres, args.no_postgres) as (workdir, plan_path, stores):
+def sections(schools: int, runs: int, postgres_url: str, no_postgres: bool) -> list:
+    from benchmarks.figures import Section
+
+    found = []
+    with region_stores("report", schools, postgres_url, no_postgres) as (_, plan_path, stores):
         for backend, url in stores:
             count = make_store(url, plan_path)
-            results[backend] = {"obligations": count, **measure(url, args.runs)}
-
-    names = list(results)
-    first = results[names[0]]
-    print(f"{first['obligations']:,} obligations ({args.schools:,} schools); Q3 2025: {first['due_q']:,} due, "
-          f"year to date: {first['due_ytd']:,}; {first['orgs_q']:,} organisations; medians of {args.runs} runs")
-    print()
-    print(f"| measure | {' | '.join(f'{n} Q3 | {n} YTD' for n in names)} | target |")
-    print("|---|" + "---|---|" * len(names) + "---|")
-
-    def row(label: str, key: str, target: str) -> None:
-        cells = " | ".join(f"{results[n][f'{key}_q']:,.2f} s | {results[n][f'{key}_ytd']:,.2f} s" for n in names)
-        print(f"| {label} | {cells} | {target} |")
-
-    row("(a) build_report (SQL and the lines)", "build", "—")
-    for fmt in ("json", "html", "xlsx", "docx"):
-        row(f"(b) render {fmt.upper()}", fmt, "—")
-    for fmt in ("json", "html", "xlsx", "docx"):
-        for n in names:
-            for label in ("q", "ytd"):
-                results[n][f"all_{fmt}_{label}"] = results[n][f"build_{label}"] + results[n][f"{fmt}_{label}"]
-        row(f"(c) {fmt.upper()} end to end", f"all_{fmt}", f"≤ {TARGETS[fmt]:.0f} s")
-    print()
-    for n in names:
-        r = results[n]
-        sizes = ", ".join(f"{fmt.upper()} {r[f'{fmt}_q_kb']:,.0f} KB" for fmt in TARGETS)
-        verdict = "; ".join(f"{fmt.upper()} ≤ {t:.0f} s: {'да' if max(r[f'all_{fmt}_q'], r[f'all_{fmt}_ytd']) <= t else 'НЕТ'}"
-                            for fmt, t in TARGETS.items())
-        print(f"{n}: {verdict}; files (Q3): {sizes}")
-
-
-if __name__ == "__main__":
-    main()
+            r = measure(url, runs)
+            s = Section(f"Quarterly report, {backend}: a region's plan",
+                        f"{count:,} obligations ({schools:,} schools); Q3 2025: {r['due_q']:,} due, year to date "
+                        f"{r['due_ytd']:,}; {r['orgs_q']:,} organisations; medians of {runs} runs. build_report "
+                        "is the SQL part; each format end to end is build + render (what `nok report` spends).")
+            s.add("build_report, Q3 / year to date", f"{r['build_q']:,.2f} / {r['build_ytd']:,.2f} s")
+            for fmt, target in TARGETS.items():
+                q, ytd = r["build_q"] + r[f"{fmt}_q"], r["build_ytd"] + r[f"{fmt}_ytd"]
+                s.add(f"{fmt.upper()} end to end, Q3 / year to date ({r[f'{fmt}_q_kb']:,.0f} KB)",
+                      f"{q:,.2f} / {ytd:,.2f} s", target=f"≤ {target:.0f} s", met=max(q, ytd) <= target)
+            found.append(s)
+    return found

@@ -1,31 +1,26 @@
 """Benchmark: the coordinator's dashboard over a region-sized store, under concurrent load.
 
-    .venv/bin/python -m benchmarks.bench_web [--schools 6000] [--clients 50] [--seconds 15] [--postgres]
+Part of `python -m benchmarks` (the `web` benchmark).
 
 Builds the store (6,000 schools × 8 items ≈ 200k obligations), sweeps it, starts the web app
 in its own process (uvicorn, one worker — as `nok serve` runs it), signs a coordinator in
-and loads the dashboard with `wrk` (Debian's package) from a second process on loopback:
-a fixed number of connections for a fixed time. Prints a Markdown table for
-docs/benchmarks.md. Not a test: timings depend on the machine.
+and loads the dashboard with `wrk` (Debian's package; httpx without it) from a second process:
+a fixed number of connections for a fixed time.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
 from benchmarks.common import free_port
-from benchmarks.region import region_plan
 
 NOW = "2025-10-08T09:00+05:00"
 PASSWORD = "benchmark password"
@@ -101,67 +96,77 @@ def wrk(url: str, cookie: str, clients: int, seconds: int, workdir: Path) -> dic
     return dict(zip(keys, map(float, m.groups()), strict=True))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--schools", type=int, default=6000)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--postgres", nargs="?", const="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("нужен wrk: apt-get install -y wrk")
-    workdir = Path(tempfile.mkdtemp(prefix="nok-bench-web-"))
-    plan_path = workdir / "region.yaml"
-    plan_path.write_text(region_plan(args.schools), encoding="utf-8")
-    admin = None
-    if args.postgres:
-        from sqlalchemy import create_engine, text
+def python_load(url: str, cookie: str, clients: int, seconds: int) -> dict[str, float]:
+    """When wrk is not installed: the same fixed number of keep-alive clients from httpx (a
+    Python load generator shares the 2 cores with the server: figures are pessimistic)."""
+    import asyncio
+    import statistics
 
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"nok_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = args.postgres.rsplit("/", 1)[0] + "/" + name
-    else:
-        url = f"sqlite:///{workdir / 'nok.db'}"
-    count, swept = build(url, plan_path)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(workdir), url, str(port), NOW],
-                              env={**os.environ, "NOK_HOME": str(workdir)})
-    try:
-        for _ in range(100):
+    async def run() -> tuple[list[float], int]:
+        latencies: list[float] = []
+        errors = 0
+        stop = time.perf_counter() + seconds
+
+        async def client() -> None:
+            nonlocal errors
+            async with httpx.AsyncClient(headers={"Cookie": cookie}, timeout=10) as c:
+                while time.perf_counter() < stop:
+                    start = time.perf_counter()
+                    try:
+                        ok = (await c.get(url)).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    latencies.append((time.perf_counter() - start) * 1000)
+                    errors += not ok
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return latencies, errors
+
+    latencies, errors = asyncio.run(run())
+    q = statistics.quantiles(latencies, n=100)
+    return {"requests": len(latencies), "errors": errors, "p50": q[49], "p95": q[94], "p99": q[98],
+            "max": max(latencies)}
+
+
+def sections(schools: int, clients: int, seconds: int, postgres_url: str, no_postgres: bool) -> list:
+    from benchmarks.common import region_stores
+    from benchmarks.figures import Section
+
+    found = []
+    with region_stores("web", schools, postgres_url, no_postgres) as (workdir, plan_path, stores):
+        for backend, url in stores:
+            count, _ = build(url, plan_path)
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = subprocess.Popen([sys.executable, "-c", SERVER, str(workdir), url, str(port), NOW],
+                                      env={**os.environ, "NOK_HOME": str(workdir)})
             try:
-                httpx.get(base + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        cookie = sign_in(base)
-        page = "/plans/region-2025"
-        status, cold, size = timed_get(base, page, cookie)
-        assert status == 200, status
-        _, warm, _ = timed_get(base, page, cookie)
-        load = wrk(base + page, cookie, args.clients, args.seconds, workdir)
-    finally:
-        server.terminate()
-        server.wait(10)
-    backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"| measure ({args.schools:,} schools, {count:,} obligations, {backend}) | value |")
-    print("|---|---|")
-    print(f"| sweep before the run | {swept * 1000:,.0f} ms |")
-    print(f"| dashboard, first request (computed) | {cold:,.0f} ms, {size / 1024:,.0f} KB |")
-    print(f"| dashboard, next request (unchanged store) | {warm:,.1f} ms |")
-    print(f"| {args.clients} clients × {args.seconds} s (wrk): requests, errors | {load['requests']:,.0f}, "
-          f"{load['errors']:.0f} ({load['requests'] / args.seconds:,.0f}/s) |")
-    print(f"| latency p50 / p95 / p99 / max | {load['p50']:.1f} / {load['p95']:.1f} / {load['p99']:.1f} / "
-          f"{load['max']:.1f} ms |")
-    if admin is not None:
-        from sqlalchemy import text
-
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    main()
+                for _ in range(150):
+                    try:
+                        httpx.get(base + "/health", timeout=1)
+                        break
+                    except httpx.HTTPError:
+                        time.sleep(0.2)
+                cookie = sign_in(base)
+                page = "/plans/region-2025"
+                status, cold, size = timed_get(base, page, cookie)
+                assert status == 200, status
+                _, warm, _ = timed_get(base, page, cookie)
+                tool = "wrk" if shutil.which("wrk") else "httpx"
+                load = (wrk(base + page, cookie, clients, seconds, workdir) if tool == "wrk"
+                        else python_load(base + page, cookie, clients, seconds))
+            finally:
+                server.terminate()
+                server.wait(10)
+            s = Section(f"Coordinator's dashboard, {backend}: a region's plan under concurrent load",
+                        f"{count:,} obligations ({schools:,} schools), swept; the web app in its own process "
+                        f"(uvicorn, one worker, as `nok serve` runs it); {clients} keep-alive clients for "
+                        f"{seconds} s from {tool} on the same machine.")
+            s.add(f"dashboard, first request (computed, {size / 1024:,.0f} KB)", f"{cold:,.0f} ms")
+            s.add("dashboard, next request (unchanged store)", f"{warm:,.1f} ms")
+            s.add("requests served, errors", f"{load['requests']:,.0f} ({load['requests'] / seconds:,.0f}/s), "
+                  f"{load['errors']:.0f} errors", target="0 errors", met=load["errors"] == 0)
+            s.add("latency p50 / p95 / p99 / max", f"{load['p50']:.1f} / {load['p95']:.1f} / {load['p99']:.1f} / "
+                  f"{load['max']:.1f} ms")
+            found.append(s)
+    return found
