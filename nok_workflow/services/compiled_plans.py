@@ -48,7 +48,7 @@ class CurrentPlan:
 
 _compiled: OrderedDict[tuple[str, int, str], CurrentPlan] = OrderedDict()
 _compiled_lock = threading.Lock()
-_COMPILED_MAX = 32
+_COMPILED_MAX = 128  # a region has ~60 municipal plans, each read by the pages
 
 
 def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> CurrentPlan:

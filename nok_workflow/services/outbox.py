@@ -20,9 +20,12 @@ def queue(session: Session, messages: list[dict[str, Any]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # The rows inserted, counted by RETURNING: an executemany's rowcount is not reliable
+    # (psycopg reports 0 for a batch, so every step said «в очередь 0» on PostgreSQL).
+    table = Outbox.__table__
     result = session.connection().execute(
-        insert(Outbox.__table__).on_conflict_do_nothing(index_elements=["key"]), messages)
-    return max(result.rowcount, 0)
+        insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id), messages)
+    return len(result.all())
 
 
 def queue_event(session: Session, *, key: str, plan_id: str, kind: str, recipient: str, day: dt.date,
