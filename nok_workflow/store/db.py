@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
-
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.settings import Settings
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 _MIGRATION_LOCK = 0x6E6F6B61  # "noka": one migration at a time per PostgreSQL database
+_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_HEADER = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def _alembic_config() -> Config:
+    # Alembic is imported only here and below: its import and its loading of every migration
+    # cost more than a whole small command (`nok evidence submit`) on an up-to-date store.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "nok_workflow.store:migrations")
     return config
@@ -92,12 +100,45 @@ def create_database(url: str) -> bool:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def _shipped_head() -> str | None:
+    """The newest revision, read from the migration files' headers without Alembic; None when
+    a file says something this reading does not follow (Alembic then decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in _VERSIONS.glob("*.py"):
+        header = dict(_HEADER.findall(path.read_text(encoding="utf-8")))
+        try:
+            revision, down = ast.literal_eval(header["revision"]), ast.literal_eval(header["down_revision"])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        down = (down,) if isinstance(down, str) else () if down is None else down
+        if not isinstance(revision, str) or not isinstance(down, tuple | list) or not all(
+                isinstance(d, str) for d in down):
+            return None
+        revisions.add(revision)
+        parents.update(down)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revisions(engine: Engine) -> set[str]:
+    """What alembic_version says (read as Alembic reads it: the default schema)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return set()
+        return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def upgrade(engine: Engine) -> bool:
@@ -107,6 +148,12 @@ def upgrade(engine: Engine) -> bool:
     that two first commands on a fresh store take turns: the second waits, finds the schema
     current and applies nothing, instead of failing on a half-created table.
     """
+    shipped = _shipped_head()
+    if shipped is not None and _stored_revisions(engine) == {shipped}:
+        return False  # the common case, decided without importing Alembic
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     head = head_revision()
     if current_revision(engine) == head:
         return False
