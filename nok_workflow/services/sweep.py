@@ -14,12 +14,24 @@ import threading
 from collections import Counter, OrderedDict
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    bindparam,
+    case,
+    func,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlmodel import Session
 
 from nok_workflow.clock import local_date
+from nok_workflow.deadlines.workdays import is_working_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import clean_number
 from nok_workflow.policy import Policy
@@ -29,7 +41,7 @@ from nok_workflow.services import audit
 from nok_workflow.services.compiled_plans import current_plan
 from nok_workflow.services.outbox import queue
 from nok_workflow.services.relative import refresh_relative
-from nok_workflow.status import CLOSED, ObligationFact, status_of
+from nok_workflow.status import CLOSED, ObligationFact, days_late, status_of
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion
 
@@ -205,19 +217,82 @@ def process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.dat
 # The step's statements, built once: building and hashing them anew cost more than running
 # them on a quiet day (1,200 steps a region).
 _ob = Obligation.__table__.c
-_OPEN = (_ob.state == "active") & _ob.completed_on.is_(None)
+# Spelled as the partial indexes' conditions (models.Obligation), literals included: SQLite
+# uses a partial index only when the query's WHERE contains its condition term by term.
+_OPEN = text("state = 'active' AND completed_on IS NULL")
+_UPCOMING = text("status = 'upcoming'")
+_CLOSED_FACT = text("(state != 'active' OR completed_on IS NOT NULL)")
+# Status lists as literals: an expanding IN parameter is re-rendered on every execution.
+_NOT_OVERDUE = "'cancelled', 'done', 'done_late', 'due_soon', 'open', 'upcoming', 'waived'"
+_NOT_OVERDUE_IN = text(f"status IN ({_NOT_OVERDUE})")
+_NOT_ESCALATED_IN = text(f"status IN ({_NOT_OVERDUE}, 'overdue')")
+_DONE_IN = text("status IN ('done', 'done_late')")
+_NOT_CLOSED_IN = text("status IN ('due_soon', 'escalated', 'open', 'overdue', 'upcoming')")
 _ITEM = select(Item.key, Item.kind, Item.owners).where(Item.id == bindparam("item_id"))
-_CANDIDATES = select(_ob.id, _ob.org_id, _ob.period, _ob.opens, _ob.due, _ob.state, _ob.completed_on,
-                     _ob.status, _ob.level).where(_ob.item_id == bindparam("item_id"), or_(
-    and_(_OPEN, _ob.due.between(bindparam("today"), bindparam("until"))),
-    and_(_OPEN, _ob.due < bindparam("today"),
-         or_(_ob.status.notin_(("overdue", "escalated")), _ob.level < bindparam("max_level"))),
-    and_(_OPEN, _ob.due.is_(None)),
-    and_(_OPEN, _ob.status == "upcoming", _ob.opens <= bindparam("today")),
-    and_(_ob.status.notin_(tuple(sorted(CLOSED))), or_(_ob.completed_on.is_not(None), _ob.state != "active")),
-    and_(_OPEN, _ob.status.in_(("done", "done_late"))),  # reopened by a rejection
-))
-_COUNTS = select(_ob.status, func.count()).where(_ob.item_id == bindparam("item_id")).group_by(_ob.status)
+_COLUMNS = (_ob.id, _ob.org_id, _ob.period, _ob.opens, _ob.due, _ob.state, _ob.completed_on, _ob.status, _ob.level)
+_item = _ob.item_id == bindparam("item_id")
+_today = bindparam("today")
+
+
+def _part(*where: Any) -> Any:
+    return select(*_COLUMNS).where(_item, *where)
+
+
+def _cut(level: int) -> Any:
+    return bindparam(f"cut{level}", type_=_ob.due.type)
+
+
+@lru_cache(maxsize=16)
+def _candidates(max_level: int) -> Any:
+    """The obligations whose status, level or messages can change today: a UNION ALL of parts,
+    each a seek in a partial index, so a step reads what is due, not every row of its item.
+
+    Overdue obligations are read only where their cached level differs from the level their
+    due date has today (`_cuts`): a level changes on the days a threshold is crossed, and
+    re-reading the others every day only queued the same escalation again (dropped by the
+    outbox's unique key)."""
+    parts = [
+        _part(_OPEN, _ob.due.between(_today, bindparam("until"))),  # reminders, due soon
+        _part(_OPEN, _ob.due.is_(None)),  # unscheduled
+        _part(_OPEN, _UPCOMING, _ob.opens <= _today),  # opened
+        _part(_OPEN, _DONE_IN),  # reopened by a rejection
+        _part(_CLOSED_FACT, _NOT_CLOSED_IN),  # closed since the last sweep
+        # Due before today: newly overdue, or a cached level not the one of its due date.
+        _part(_OPEN, _NOT_OVERDUE_IN, _ob.level == 0, _ob.due < _today),
+        _part(_OPEN, _ob.status == "escalated", _ob.level == 0, _ob.due < _today),
+    ]
+    if max_level:
+        # A level with a status that is not overdue (none of the sweep's making), as a seek per level.
+        levels = text(f"level IN ({', '.join(str(lv) for lv in range(1, max_level + 1))})")
+        parts.append(_part(_OPEN, _NOT_ESCALATED_IN, levels, _ob.due < _today))
+        parts.append(_part(_OPEN, _ob.status == "overdue", _ob.level == 0, _ob.due <= _cut(1)))
+    for level in range(1, max_level + 1):
+        parts.append(_part(_OPEN, _ob.status == "escalated", _ob.level == level, _ob.due > _cut(level),
+                           _ob.due < _today))
+        if level < max_level:
+            parts.append(_part(_OPEN, _ob.status == "escalated", _ob.level == level, _ob.due <= _cut(level + 1)))
+    return union_all(*parts)
+
+
+@lru_cache(maxsize=1024)
+def _cuts(today: dt.date, after_days: tuple[int, ...], working_days: bool) -> dict[str, dt.date]:
+    """For each level k (1-based), the latest due date that has reached it today: an overdue
+    obligation is at level k or above exactly when due <= cut k (days late fall as due rises)."""
+    cuts, day, late = {}, today - dt.timedelta(days=1), None
+    for k, after in enumerate(sorted(after_days), start=1):
+        while True:
+            late = days_late(day, today, working_days) if late is None else late
+            if late >= after:
+                break
+            late += is_working_day(day) if working_days else 1
+            day -= dt.timedelta(days=1)
+        cuts[f"cut{k}"] = day
+    return cuts
+
+
+# An item's statuses counted from the two partial indexes that hold all its rows (index only).
+_COUNTS = union_all(*(select(_ob.status, func.count()).where(_item, cond).group_by(_ob.status)
+                      for cond in (_OPEN, _CLOSED_FACT)))
 _bumped = bindparam("bump", type_=Integer)
 # A new status is a new calendar event (SEQUENCE, LAST-MODIFIED); a new level is not.
 _UPDATE = (update(Obligation.__table__).where(_ob.id == bindparam("oid"))
@@ -231,49 +306,87 @@ def _process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.da
     # An item an amendment retired since the run began goes by the plan's own policy.
     identity = context.identities.get(item_id, "")
     policy = context.policies.get(identity) or context.policies[""]
-    max_level = len(policy.levels)
-    # How far ahead a reminder can fall: in working days it reaches further back than the
-    # same number of calendar days (weekends, and May or New Year holidays).
-    ahead = policy.due_soon_days * 2 + 10 if policy.reminder_working_days else policy.due_soon_days
+    # Most steps on most days change nothing and queue nothing: they learn it without the
+    # write lock; a step with work does it again inside the write transaction, on what the
+    # store holds then.
+    with engine.connect() as conn:
+        if not _work(conn, context, item_id, today, now, policy, probe=True):
+            step = next((s for s in context.steps if s.item_id == item_id), None)
+            item = step or conn.execute(_ITEM, {"item_id": item_id}).one()
+            counts = _counts(conn, item_id)
+            return ItemOutcome(item.key, _label(item.kind, counts), counts, 0, 0)
     with write_session(engine) as session:
-        item = session.execute(_ITEM, {"item_id": item_id}).one()
-        candidates = session.execute(_CANDIDATES, {"item_id": item_id, "today": today, "max_level": max_level,
-                                                   "until": today + dt.timedelta(days=ahead)}).all()
-        changes, transitions, messages = [], Counter(), []
-        # Obligations of one item share a handful of dates: each status and reminder once per date.
-        statuses: dict[tuple, Any] = {}
-        reminders: dict[dt.date | None, int | None] = {}
-        for row in candidates:
-            fact = (row.opens, row.due, row.state, row.completed_on)
-            st = statuses.get(fact)
-            if st is None:
-                st = statuses[fact] = status_of(ObligationFact(row.opens, row.due, row.state), row.completed_on,
-                                                today, policy)
-            if (st.status, st.level) != (row.status, row.level):
-                changes.append({"oid": row.id, "status": st.status, "level": st.level,
-                                "bump": int(st.status != row.status), "at": now})
-                transitions[f"{row.status}→{st.status}"] += 1
-            if st.status in CLOSED:
-                continue
-            if row.due in reminders:
-                days = reminders[row.due]
-            else:
-                days = reminders[row.due] = reminder_due(row.due, today, policy)
-            if days is not None:
-                # The policy's first reminder brings a new deadline: the digest attaches it as .ics.
-                messages += _messages(context, item, row, "reminder", days, "owners", today, now,
-                                      new=days == policy.reminder_days[0])
-            if st.level:
-                target = escalation_targets(policy, st.level)
-                messages += _messages(context, item, row, "escalation", st.level, target, today, now)
+        conn = session.connection()
+        item, changes, transitions, messages = _work(conn, context, item_id, today, now, policy)
         if changes:
-            session.execute(_UPDATE, changes)
+            conn.execute(_UPDATE, changes)
         queued = queue(session, messages)
-        counts = dict(session.execute(_COUNTS, {"item_id": item_id}).all())
+        counts = _counts(conn, item_id)
         if changes:
             audit.record(session, actor="sweep", action="status.change", plan_id=context.plan_id, at=now,
                          details={"item": item.key, "transitions": dict(transitions), "day": today.isoformat()})
     return ItemOutcome(item.key, _label(item.kind, counts), counts, len(changes), queued)
+
+
+def _counts(conn: Any, item_id: int) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for status, n in conn.execute(_COUNTS, {"item_id": item_id}):
+        counts[status] += n
+    return dict(counts)
+
+
+def _work(conn: Any, context: PlanContext, item_id: int, today: dt.date, now: dt.datetime,
+          policy: Policy, probe: bool = False) -> Any:
+    """What the step would change and queue: its item, the changes, their transitions, the
+    messages. With `probe`, only whether there is anything to change or queue."""
+    max_level = len(policy.levels)
+    # How far ahead a reminder can fall: in working days it reaches further back than the
+    # same number of calendar days (weekends, and May or New Year holidays).
+    ahead = policy.due_soon_days * 2 + 10 if policy.reminder_working_days else policy.due_soon_days
+    item = None if probe else conn.execute(_ITEM, {"item_id": item_id}).one()
+    params = {"item_id": item_id, "today": today, "until": today + dt.timedelta(days=ahead),
+              **_cuts(today, tuple(lv.after_days for lv in policy.levels), policy.escalation_working_days)}
+    rows = conn.execute(_candidates(max_level), params)
+    # The parts overlap (an upcoming row due soon): each row once, in the item's row order. A
+    # probe stops at the first row with work, so it needs neither.
+    candidates = rows if probe else sorted({row.id: row for row in rows}.values(),
+                                           key=lambda r: (r.period, r.org_id))
+    changes, transitions, messages = [], Counter(), []
+    # Obligations of one item share a handful of dates: each status and reminder once per date.
+    statuses: dict[tuple, Any] = {}
+    reminders: dict[dt.date | None, int | None] = {}
+    for row in candidates:
+        fact = (row.opens, row.due, row.state, row.completed_on)
+        st = statuses.get(fact)
+        if st is None:
+            st = statuses[fact] = status_of(ObligationFact(row.opens, row.due, row.state), row.completed_on,
+                                            today, policy)
+        if (st.status, st.level) != (row.status, row.level):
+            if probe:
+                rows.close()
+                return True
+            changes.append({"oid": row.id, "status": st.status, "level": st.level,
+                            "bump": int(st.status != row.status), "at": now})
+            transitions[f"{row.status}→{st.status}"] += 1
+        if st.status in CLOSED:
+            continue
+        if row.due in reminders:
+            days = reminders[row.due]
+        else:
+            days = reminders[row.due] = reminder_due(row.due, today, policy)
+        if probe:
+            if days is not None or (st.level and escalation_targets(policy, st.level) is not None):
+                rows.close()
+                return True
+            continue
+        if days is not None:
+            # The policy's first reminder brings a new deadline: the digest attaches it as .ics.
+            messages += _messages(context, item, row, "reminder", days, "owners", today, now,
+                                  new=days == policy.reminder_days[0])
+        if st.level:
+            target = escalation_targets(policy, st.level)
+            messages += _messages(context, item, row, "escalation", st.level, target, today, now)
+    return False if probe else (item, changes, transitions, messages)
 
 
 def _label(kind: str, counts: dict[str, int]) -> str:

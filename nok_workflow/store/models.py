@@ -113,6 +113,20 @@ class Obligation(SQLModel, table=True):
         Index("ix_obligation_item_open_due", "item_id", "due",
               postgresql_where=text("state = 'active' AND completed_on IS NULL"),
               sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        # The daily sweep's other candidates, each an index seek (services/sweep.py): open
+        # obligations by cached status and level (newly overdue, a level to change, reopened)…
+        Index("ix_obligation_item_open_status", "item_id", "status", "level", "due",
+              postgresql_where=text("state = 'active' AND completed_on IS NULL"),
+              sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        # …not yet started ones by the day they open…
+        Index("ix_obligation_item_upcoming", "item_id", "opens",
+              postgresql_where=text("state = 'active' AND completed_on IS NULL AND status = 'upcoming'"),
+              sqlite_where=text("state = 'active' AND completed_on IS NULL AND status = 'upcoming'")),
+        # …and closed ones by cached status (closed since the last sweep). With the open one
+        # it also counts an item's statuses from indexes alone.
+        Index("ix_obligation_item_closed", "item_id", "status",
+              postgresql_where=text("state != 'active' OR completed_on IS NOT NULL"),
+              sqlite_where=text("state != 'active' OR completed_on IS NOT NULL")),
         # One organisation's obligations (`nok status --org`, its pages and feed).
         Index("ix_obligation_org", "org_id", "plan_id"),
     )
