@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--out", type=Path, help="write the Markdown here (default: docs/benchmarks.md "
-                        "for the full size, nowhere for small)")
+                        "for the full size — the sections measured replace theirs; nowhere for small)")
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     if unknown := set(only) - set(ALL):
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for figure in (f for s in sections for f in s.figures if f.met is False and not f.why):
         figure.why = reason_for(figure.label)
     generated = markdown(sections, args.size, started, time.perf_counter() - clock)
-    out = args.out or (DOC if args.size == "full" and only == list(ALL) else None)
+    out = args.out or (DOC if args.size == "full" else None)
     if out is not None:
         write_into(out, generated)
         print(f"written: {out}", file=sys.stderr)

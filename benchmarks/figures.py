@@ -77,15 +77,15 @@ def _lines(path: str) -> list[str]:
 
 
 def markdown(sections: list[Section], size: str, started: dt.datetime, took: float) -> str:
-    return "\n".join([BEGIN, "", f"Run: `python -m benchmarks --size {size}` on {started:%Y-%m-%d %H:%M} UTC, "
-                      f"{took / 60:.1f} min.", f"Machine: {machine()}.", "", table(sections), END]) + "\n"
+    return "\n".join([BEGIN, "", f"Machine: {machine()}.", "",
+                      table(sections, f"{started:%Y-%m-%d %H:%M} UTC, `--size {size}`"), END]) + "\n"
 
 
-def table(sections: list[Section]) -> str:
+def table(sections: list[Section], stamp: str = "") -> str:
     lines = []
     for section in sections:
-        lines += [f"### {section.title}", "", section.how, "",
-                  "| measure | value | baseline (same run) | target | |", "|---|---|---|---|---|"]
+        lines += [f"### {section.title}", ""] + ([f"_Measured {stamp}._", ""] if stamp else []) + [
+            section.how, "", "| measure | value | baseline (same run) | target | |", "|---|---|---|---|---|"]
         for f in section.figures:
             mark = {True: "✓", False: "✗ missed", None: ""}[f.met]
             lines.append(f"| {f.label} | {f.value} | {f.baseline} | {f.target} | {mark} |")
@@ -97,12 +97,30 @@ def table(sections: list[Section]) -> str:
     return "\n".join(lines)
 
 
+def _sections_of(block: str) -> dict[str, str]:
+    """The generated block's sections by title, each with its text."""
+    found, title = {}, None
+    for line in block.splitlines(keepends=True):
+        if line.startswith("### "):
+            title = line[4:].strip()
+            found[title] = ""
+        if title is not None and not line.startswith(END):
+            found[title] += line
+    return found
+
+
 def write_into(doc: Path, generated: str) -> None:
-    """Replace the generated part of the document, keeping what people wrote around it."""
+    """Put the generated sections into the document: a section measured again replaces its
+    old text, the others stay (a run of some benchmarks updates only theirs), and what people
+    wrote around the generated part stays too."""
     text = doc.read_text(encoding="utf-8") if doc.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text:
         text = text.replace("\n", f"\n\n{BEGIN}\n{END}\n", 1)
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END) + r"\n?", re.S)
+    old = _sections_of(pattern.search(text).group(0))
+    new = _sections_of(generated)
+    head = generated[:generated.index("### ")] if "### " in generated else generated.replace(END + "\n", "")
+    generated = head + "".join({**old, **new}.values()) + END + "\n"
     tmp = doc.with_suffix(".md.tmp")
     tmp.write_text(pattern.sub(lambda _: generated, text, count=1), encoding="utf-8")
     tmp.replace(doc)  # never a half-written document

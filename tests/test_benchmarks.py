@@ -43,7 +43,7 @@ def test_every_benchmark_runs_small(tmp_path: Path) -> None:
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1400, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     text = out.read_text(encoding="utf-8")
-    assert text.startswith(BEGIN) and text.rstrip().endswith(END)
+    assert text.count(BEGIN) == 1 and text.rstrip().endswith(END)
     titles = re.findall(r"^### (.+)$", text, re.M)
     backends = ["SQLite", "PostgreSQL"]
     for expected in ([f"Store, {b}" for b in backends] + [f"Daily sweep, {b}" for b in backends]
