@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             print(table(made), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for figure in (f for s in sections for f in s.figures if f.met is False and not f.why):
-        figure.why = reason_for(figure.label)
+    for section in sections:
+        for figure in (f for f in section.figures if f.met is False and not f.why):
+            figure.why = reason_for(section.title, figure.label)
     generated = markdown(sections, args.size, started, time.perf_counter() - clock)
     out = args.out or (DOC if args.size == "full" else None)
     if out is not None:
