@@ -53,14 +53,17 @@ class Serve:
 
     def __init__(self, env: dict[str, str], plans: int) -> None:
         self.port = free_port()
-        self.process = subprocess.Popen([str(Path(sys.executable).with_name("nok")), "serve", "--port",
-                                         str(self.port)], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True)
+        # Its output to a file: a pipe nobody reads fills up and stops the serve mid-run.
+        self.log = Path(env["NOK_HOME"]).parent / f"serve-{self.port}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([str(Path(sys.executable).with_name("nok")), "serve", "--port",
+                                             str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT)
         start = time.perf_counter()
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"nok serve ended: {self.process.stderr.read()[-2000:]}")
+                raise RuntimeError(f"nok serve ended: {self.log.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as answer:
                     health = json.loads(answer.read())
