@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import free_port, region_stores
+from benchmarks.common import free_port, region_stores, wait_until_up
 
 NOW = "2025-10-08T09:00+05:00"
 PLAN = "region-2025"
@@ -191,12 +191,7 @@ def over_http(workdir: Path, url: str, token: str, requests: int) -> dict[str, f
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(workdir), url, str(port), NOW, BASE_URL],
                               env={**os.environ, "NOK_HOME": str(workdir)})
     try:
-        for _ in range(150):
-            try:
-                httpx.get(base + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_up(base)
         path = f"/ical/{token}.ics"
         with httpx.Client(base_url=base, timeout=60) as c:
             start = time.perf_counter()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import free_port
+from benchmarks.common import free_port, wait_until_up
 
 NOW = "2025-10-08T09:00+05:00"
 PASSWORD = "benchmark password"
@@ -141,12 +141,7 @@ def sections(schools: int, clients: int, seconds: int, postgres_url: str, no_pos
             server = subprocess.Popen([sys.executable, "-c", SERVER, str(workdir), url, str(port), NOW],
                                       env={**os.environ, "NOK_HOME": str(workdir)})
             try:
-                for _ in range(150):
-                    try:
-                        httpx.get(base + "/health", timeout=1)
-                        break
-                    except httpx.HTTPError:
-                        time.sleep(0.2)
+                wait_until_up(base)
                 cookie = sign_in(base)
                 page = "/plans/region-2025"
                 status, cold, size = timed_get(base, page, cookie)

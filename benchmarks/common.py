@@ -19,6 +19,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, tries: int = 150) -> None:
+    """Until the web app at `base` answers /health (it starts in a process of its own)."""
+    import time
+
+    import httpx
+
+    for _ in range(tries):
+        try:
+            httpx.get(base + "/health", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+
 def postgres_database(admin_url: str) -> tuple[object, str] | None:
     from sqlalchemy import create_engine, text
 
