@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import signal
 import socket
@@ -29,6 +30,10 @@ from nok_workflow.settings import Settings
 
 __all__ = ["OFFLINE_ENV", "PlanRuns", "Runtime", "Ticket", "serve"]
 _PG_LOCK_KEY = 0x6E6F6B5F  # "nok_": one `nok serve` per PostgreSQL store
+# A plan run that Prefect could not create or finish (its client has already retried for
+# about a minute) is tried again after these delays, in seconds, then kept on the plan.
+RUN_RETRY_DELAYS = (10.0, 60.0, 300.0)
+log = logging.getLogger("nok")
 
 
 @contextlib.contextmanager
@@ -97,14 +102,24 @@ class PlanRuns:
     starts when that run ends. So a burst of uploads gives at most two runs, and the last
     upload is always seen by a run that started after it. A request with a ticket learns
     the outcome of the run that includes it (a sweep waits for its plans).
+
+    A run that raises did not happen as far as anyone can tell (Prefect could not create or
+    finish it: its API refused, its database stayed locked through its client's retries).
+    It waits again and starts after the next of `retry_delays`; `report` is told of each
+    failure, with the delay or None when no attempt is left — then its tickets get the error.
     """
 
     def __init__(self, submit: Callable[[Callable[[], None]], None],
-                 run: Callable[[str, str | None, bool], Any]) -> None:
+                 run: Callable[[str, str | None, bool], Any], *,
+                 submit_later: Callable[[Callable[[], None], float], None] | None = None,
+                 retry_delays: tuple[float, ...] = (),
+                 report: Callable[[str, BaseException, float | None], None] | None = None) -> None:
         self._submit, self._run = submit, run
+        self._submit_later = submit_later or (lambda start, _delay: submit(start))
+        self._delays, self._report = retry_delays, report or (lambda *_: None)
         self._lock = threading.Lock()
         self._running: set[str] = set()
-        # plan → [the simulated moment asked for (None: the clock), allow_past, tickets]
+        # plan → [the simulated moment asked for (None: the clock), allow_past, tickets, attempts failed]
         self._waiting: dict[str, list] = {}
         self._closed = False
 
@@ -113,7 +128,7 @@ class PlanRuns:
         the next start runs every plan), running ones finish."""
         with self._lock:
             self._closed = True
-            dropped = [t for _, _, tickets in self._waiting.values() for t in tickets]
+            dropped = [t for _, _, tickets, _ in self._waiting.values() for t in tickets]
             self._waiting.clear()
         for ticket in dropped:
             ticket.resolve(error=RuntimeError(STOPPING))
@@ -133,7 +148,7 @@ class PlanRuns:
                     waiting[:2] = now, allow_past
                 waiting[2] += tickets
                 return "запуск плана уже ждёт очереди — он учтёт и этот документ"
-            self._waiting[plan_id] = [now, allow_past, tickets]
+            self._waiting[plan_id] = [now, allow_past, tickets, 0]
             if plan_id in self._running:
                 return "план сейчас выполняется; следующий запуск начнётся сразу после него"
         self._submit(lambda: self._start(plan_id))
@@ -143,14 +158,13 @@ class PlanRuns:
         with self._lock:
             if plan_id in self._running or plan_id not in self._waiting:
                 return  # the running one will start the waiting one when it ends
-            now, allow_past, tickets = self._waiting.pop(plan_id)
+            now, allow_past, tickets, failed = self._waiting.pop(plan_id)
             self._running.add(plan_id)
+        retry_in = None
         try:
             outcome = self._run(plan_id, now, allow_past)
-        except BaseException as exc:
-            for ticket in tickets:
-                ticket.resolve(error=exc)
-            raise
+        except Exception as exc:  # noqa: BLE001 - the run did not happen: tried again, then told
+            retry_in = self._again(plan_id, now, allow_past, tickets, failed, exc)
         else:
             for ticket in tickets:
                 ticket.resolve(outcome)
@@ -158,14 +172,33 @@ class PlanRuns:
             with self._lock:
                 self._running.discard(plan_id)
                 again = plan_id in self._waiting
-            if again:
+            if retry_in is not None:
+                self._submit_later(lambda: self._start(plan_id), retry_in)
+            elif again:
                 self._submit(lambda: self._start(plan_id))
+
+    def _again(self, plan_id: str, now: str | None, allow_past: bool, tickets: list, failed: int,
+               exc: Exception) -> float | None:
+        """After a run that raised: its delay before the next attempt, or None when none is left
+        (its tickets then learn the error)."""
+        with self._lock:
+            delay = self._delays[failed] if failed < len(self._delays) and not self._closed else None
+            if delay is not None:
+                waiting = self._waiting.setdefault(plan_id, [now, allow_past, [], failed + 1])
+                waiting[2][:0] = tickets  # a request made meanwhile joins the retry
+                waiting[3] = failed + 1
+        self._report(plan_id, exc, delay)
+        if delay is None:
+            for ticket in tickets:
+                ticket.resolve(error=exc)
+        return delay
 
 
 class Runtime:
     """The scheduler and the runs it makes; the web app reads its state."""
 
-    def __init__(self, engine: Engine, now: str | None = None) -> None:
+    def __init__(self, engine: Engine, now: str | None = None,
+                 retry_delays: tuple[float, ...] = RUN_RETRY_DELAYS) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -180,19 +213,46 @@ class Runtime:
         self._lock = threading.Lock()
         # Each submitted start is its own one-off job (no id): APScheduler's max_instances
         # would otherwise drop a start while another is running; PlanRuns does the limiting.
-        self.plans = PlanRuns(lambda start: self.scheduler.add_job(start), self.run_plan)
+        self.plans = PlanRuns(lambda start: self.scheduler.add_job(start), self.run_plan,
+                              submit_later=self._start_later, retry_delays=retry_delays, report=self._not_run)
+
+    def _start_later(self, start: Callable[[], None], delay: float) -> None:
+        self.scheduler.add_job(start, "date", run_date=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay))
 
     def run_plan(self, plan_id: str, now: str | None = None, allow_past: bool = False) -> Any:
-        """One run of the plan's flow; its final Prefect state."""
+        """One run of the plan's flow; its final Prefect state. A run that failed is kept on
+        the plan (its page says so) until one goes through; one that raised is PlanRuns'."""
         from flows.plan_flow import plan_flow
 
         state = plan_flow(plan_id=plan_id, now=now or self.now, allow_past=allow_past, return_state=True)
-        with self._lock:
-            self.runs += 1
-            self.failures += int(not state.is_completed())
-            self.last_run = f"{plan_id}: {state.name} ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+        ok = state.is_completed()
+        self._finished(plan_id, state.name, None if ok else f"проход плана завершился ошибкой: {_why(state)}")
         _release_memory()
         return state
+
+    def _not_run(self, plan_id: str, exc: BaseException, retry_in: float | None) -> None:
+        """A run Prefect could not create or finish: said in the serve's output, and once no
+        attempt is left, counted and kept on the plan instead of lost."""
+        reason = failure_reason(exc)
+        if retry_in is not None:
+            log.warning("план %s: Prefect не выполнил проход (%s); повтор через %d с", plan_id, reason, retry_in)
+            return
+        log.error("план %s: проход не выполнен и после повторов (%s); следующий — по расписанию", plan_id, reason)
+        self._finished(plan_id, "не выполнен", f"проход плана не выполнен: Prefect не ответил ({reason})")
+
+    def _finished(self, plan_id: str, outcome: str, problem: str | None) -> None:
+        from nok_workflow import clock
+        from nok_workflow.services.health import save_run
+
+        moment = dt.datetime.now(dt.UTC)
+        with self._lock:
+            self.runs += 1
+            self.failures += int(problem is not None)
+            self.last_run = f"{plan_id}: {outcome} ({moment:%Y-%m-%d %H:%M} UTC)"
+        try:
+            save_run(self.engine, plan_id, problem, clock.now(self.now))
+        except Exception as exc:  # noqa: BLE001 - the store itself failing: the output still says it
+            log.error("план %s: состояние прохода не записано (%s)", plan_id, failure_reason(exc))
 
     def dispatch(self, now: str | None = None) -> Any:
         from flows.dispatch_flow import dispatch_flow
@@ -479,7 +539,7 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
         finally:
             announce("Остановка: ждём завершения текущего запуска…")
             runtime.plans.close()
-            runtime.scheduler.shutdown(wait=True)
+            runtime.scheduler.shutdown(wait=True)  # a retry waiting for its delay is dropped
             local_api.stop()
             with contextlib.suppress(FileNotFoundError):
                 info_path.unlink()

@@ -207,6 +207,20 @@ def test_the_dashboard_follows_the_store_waivers_and_failed_mail(engine, app_of)
     assert "сервер mail.example.org не отвечает" in text
 
 
+def test_the_dashboard_says_when_the_plans_scheduled_run_failed_until_one_goes_through(engine, app_of):
+    orenburg(engine)
+    c = sign_in(app_of(engine))
+    assert "Плановый запуск" not in c.get(f"/plans/{PLAN}").text  # served from the cache next time
+    problem = "проход плана не выполнен: RuntimeError: Failed to reach API at http://127.0.0.1:4200/api/"
+    health.save_run(engine, PLAN, problem, MOMENT)
+    text = c.get(f"/plans/{PLAN}").text
+    assert f"Плановый запуск: {problem} (с " in text and 'role="alert"' in text
+    health.save_run(engine, PLAN, problem, MOMENT + dt.timedelta(days=1))  # failed again: still since the first
+    assert health.run_problems(engine) == [(PLAN, problem, MOMENT)]
+    health.save_run(engine, PLAN, None, MOMENT + dt.timedelta(days=2))
+    assert "Плановый запуск" not in c.get(f"/plans/{PLAN}").text and health.run_problems(engine) == []
+
+
 def test_another_coordinators_plan_is_not_found(engine, app_of, write_plan):
     orenburg(engine)
     plans.load(engine, write_plan(MINIMAL_PLAN), actor=None, now=MOMENT)  # coordinator «otdel»

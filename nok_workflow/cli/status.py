@@ -44,11 +44,13 @@ def status(
                       r["due"] or "—", f"[{colour}]{label}[/]" if colour else label, days, str(r["evidence"]))
     console.print(table)
     console.print(plural(len(rows), "обязательство", "обязательства", "обязательств"))
-    from nok_workflow.services.health import problems
+    from nok_workflow.services.health import problems, run_problems
     from nok_workflow.services.outbox import undeliverable
 
     for problem in problems(context.engine()):
         console.print(f"{problem.message} (с {problem.since:%Y-%m-%d %H:%M} UTC)", style="red", markup=False)
+    for plan_id, problem, since in run_problems(context.engine(), plan):
+        console.print(f"План {plan_id}: {problem} (с {since:%Y-%m-%d %H:%M} UTC)", style="red", markup=False)
     failed = undeliverable(context.engine())
     if failed:
         console.print(f"[red]Не доставлено сообщений: {len(failed)}[/] (подробно: nok outbox list --status failed)")

@@ -124,6 +124,7 @@ class Dashboard:
     failed_rows: list[FailedRow]
     failed_rows_total: int
     smtp_problems: list[tuple[str, dt.datetime]]
+    run_problem: tuple[str, dt.datetime] | None  # the plan's last scheduled run failed or never ran
     pending_reviews: int
 
 
@@ -146,6 +147,7 @@ SELECT (SELECT max(id) FROM audit_event),
        (SELECT count(*) FROM outbox WHERE status = 'failed' AND plan_id = :plan),
        (SELECT count(*) FROM service_health WHERE NOT ok),
        (SELECT max(since) FROM service_health),
+       (SELECT run_problem FROM plan WHERE id = :plan),
        {in_flight}
 """
 _stamps: dict[str, Any] = {}  # by dialect
@@ -248,6 +250,7 @@ def _compute(engine: Engine, plan_id: str, today: dt.date) -> Dashboard:
         overdue=shown["overdue"], overdue_total=late["overdue"][1],
         failed_mail=mail, failed_mail_total=mail_total, failed_rows=rows, failed_rows_total=rows_total,
         smtp_problems=smtp, pending_reviews=pending,
+        run_problem=(plan.run_problem, plan.run_problem_since) if plan.run_problem else None,
     )
 
 

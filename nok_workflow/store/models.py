@@ -28,14 +28,18 @@ class Plan(SQLModel, table=True):
     # The plan-local day of its latest run: a run at an earlier day (a stray --now, a real
     # clock in the middle of a simulation) would turn statuses back; it is refused.
     last_run_on: dt.date | None = None
+    # Why the last scheduled run of `nok serve` failed or never started (None: it went
+    # through), and since when: the plan's page says so instead of the run being lost.
+    run_problem: str | None = None
+    run_problem_since: dt.datetime | None = None
     current_version: int = 0
     created_at: dt.datetime
     # The last day of the plan's period: upload links stay valid until it plus a grace time.
     period_end: dt.date | None = None
-    demo: bool = False
+    demo: bool = False  # a demo copy `nok serve` made on an empty store: its mail stays in files
     # The plan's own reminder and escalation policy (`policy.Policy` as JSON) at its current
     # version: `nok status` reads it instead of parsing the version's text.
-    policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # a demo copy `nok serve` made on an empty store: its mail stays in files
+    policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class PlanVersion(SQLModel, table=True):
