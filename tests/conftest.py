@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -86,25 +88,35 @@ def _postgres_or_skip():
     return engine
 
 
-@pytest.fixture(scope="session")
-def pg_template():
-    """A migrated template database; each test gets a copy (fast, fully isolated)."""
+@contextlib.contextmanager
+def postgres_database(admin, prefix: str, template: str | None = None) -> Iterator[tuple[str, str]]:  # noqa: ANN001
+    """A new database on the machine's PostgreSQL — a copy of `template`, or empty — as
+    (name, URL); dropped afterwards, whatever its connections."""
     import uuid
 
     from sqlalchemy import text
 
-    admin = _postgres_or_skip()
-    name = f"nok_tmpl_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield name, PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated template database; each test gets a copy (fast, fully isolated)."""
     from nok_workflow.store.db import make_engine, upgrade
 
-    engine = make_engine(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
-    upgrade(engine)
-    engine.dispose()
-    yield admin, name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin = _postgres_or_skip()
+    with postgres_database(admin, "nok_tmpl") as (name, url):
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield admin, name
     admin.dispose()
 
 
@@ -113,17 +125,9 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'nok.db'}"
         return
-    import uuid
-
-    from sqlalchemy import text
-
     admin, template = request.getfixturevalue("pg_template")
-    name = f"nok_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database(admin, "nok_test", template) as (_, url):
+        yield url
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import recurring_ical_events
 from icalendar import Calendar
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
 from nok_workflow.calendar import ics
@@ -35,7 +34,7 @@ from nok_workflow.services.evidence import submit, waive
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import NO_ORG, Item, Obligation, Party, StoreMeta
 from nok_workflow.tokens import upload_link
-from tests.conftest import PG_ADMIN, PLANS, ROOT, run_nok
+from tests.conftest import PG_ADMIN, PLANS, ROOT, postgres_database, run_nok
 
 BASE = "https://nok.example.org"
 KEY = b"k" * 32
@@ -207,17 +206,13 @@ def other_engine(engine, tmp_path):
         other.dispose()
         return
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"nok_feedtest_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    other = connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
-    try:
-        yield other
-    finally:
-        other.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(admin, "nok_feedtest") as (_, url):
+        other = connect(url)
+        try:
+            yield other
+        finally:
+            other.dispose()
+    admin.dispose()
 
 
 @pytest.fixture
@@ -880,14 +875,10 @@ def test_ical_writes_a_file_and_refuses_to_overwrite(home, tmp_path):
 def pg_engine(pg_template):
     """A PostgreSQL store of its own (the race below cannot happen on SQLite: its writers queue)."""
     admin, template = pg_template
-    name = f"nok_race_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    engine = connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database(admin, "nok_race", template) as (_, url):
+        engine = connect(url)
+        yield engine
+        engine.dispose()
 
 
 def test_a_change_committed_after_a_later_one_still_reaches_subscribers(pg_engine):

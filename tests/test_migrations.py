@@ -25,18 +25,12 @@ def test_concurrent_first_commands_on_a_fresh_store_all_succeed(tmp_path):
     and connection (as separate commands would be): they take turns
     (advisory lock / SQLite write lock); none fails half-way through creating tables."""
     import threading
-    import uuid
 
-    from sqlalchemy import text
-
-    from tests.conftest import PG_ADMIN, _postgres_or_skip
+    from tests.conftest import _postgres_or_skip, postgres_database
 
     admin = _postgres_or_skip()
-    name = f"nok_fresh_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    urls = [PG_ADMIN.rsplit("/", 1)[0] + "/" + name, f"sqlite:///{tmp_path / 'fresh.db'}"]
-    try:
+    with postgres_database(admin, "nok_fresh") as (_, pg_url):
+        urls = [pg_url, f"sqlite:///{tmp_path / 'fresh.db'}"]
         for url in urls:
             barrier, errors, applied = threading.Barrier(8), [], []
 
@@ -60,6 +54,4 @@ def test_concurrent_first_commands_on_a_fresh_store_all_succeed(tmp_path):
             engine = db.make_engine(url)
             assert db.current_revision(engine) == db.head_revision()
             engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -6,10 +6,8 @@ is imported only when something is to be migrated. Timings live in the benchmark
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-from sqlalchemy import text
 
 from nok_workflow.store import db
 from tests.conftest import run_nok
@@ -57,15 +55,11 @@ def empty_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    from tests.conftest import PG_ADMIN, _postgres_or_skip
+    from tests.conftest import _postgres_or_skip, postgres_database
 
     admin = _postgres_or_skip()
-    name = f"nok_old_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database(admin, "nok_old") as (_, url):
+        yield url
     admin.dispose()
 
 

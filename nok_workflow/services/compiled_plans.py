@@ -46,9 +46,36 @@ class CurrentPlan:
                     len(self.sections))
 
 
-_compiled: OrderedDict[tuple[str, int, str], CurrentPlan] = OrderedDict()
-_compiled_lock = threading.Lock()
-_COMPILED_MAX = 128  # a region has ~60 municipal plans, each read by the pages
+class VersionCache:
+    """What a process builds once from one plan version, by (plan, version, content hash):
+    another store's plan of the same id, or an amendment, never gets a stale value. The least
+    recently used goes first beyond `size`. Thread-safe: runs, pages and the API share it."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[tuple[str, int, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, str]) -> Any:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, int, str], value: Any) -> Any:
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_compiled = VersionCache(128)  # a region has ~60 municipal plans, each read by the pages
 
 
 def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> CurrentPlan:
@@ -62,11 +89,8 @@ def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> Cu
             query = query.where(PlanVersion.version == version)
         version, sha = session.execute(query).one()
         key = (plan_id, version, sha)
-        with _compiled_lock:
-            cached = _compiled.get(key)
-            if cached is not None:
-                _compiled.move_to_end(key)
-                return cached
+        if (cached := _compiled.get(key)) is not None:
+            return cached
         row = session.execute(select(PlanVersion.source_text, PlanVersion.source_file).where(
             PlanVersion.plan_id == plan_id, PlanVersion.version == version)).one()
     try:
@@ -83,8 +107,4 @@ def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> Cu
                                                for ci in compiled.items}
     made = CurrentPlan(plan_id, version, loaded, describe(loaded), policies, sections,
                        {ci.key: index[id(ci.section)] for ci in compiled.items})
-    with _compiled_lock:
-        _compiled[key] = made
-        while len(_compiled) > _COMPILED_MAX:
-            _compiled.popitem(last=False)
-    return made
+    return _compiled.put(key, made)

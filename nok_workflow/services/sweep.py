@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,7 +38,7 @@ from nok_workflow.policy import Policy
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.reminders import escalation_targets, reminder_due
 from nok_workflow.services import audit
-from nok_workflow.services.compiled_plans import current_plan
+from nok_workflow.services.compiled_plans import VersionCache, current_plan
 from nok_workflow.services.outbox import queue
 from nok_workflow.services.relative import refresh_relative
 from nok_workflow.status import CLOSED, ObligationFact, days_late, status_of
@@ -110,9 +110,7 @@ def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_
 # thousands of schools, and every step of every run needs them; a region has dozens of plans.
 # Keyed by the version's content hash (both follow from the plan's text alone), so an
 # amendment is never served stale ones.
-_versions: OrderedDict[tuple[str, int, str], tuple[dict[str, dict[str, Any]], dict[str, Policy]]] = OrderedDict()
-_versions_lock = threading.Lock()
-_VERSIONS_MAX = 256
+_versions = VersionCache(256)
 
 
 def plan_context(engine: Engine, plan_id: str) -> PlanContext:
@@ -131,20 +129,15 @@ def plan_context(engine: Engine, plan_id: str) -> PlanContext:
         items = session.execute(select(Item).where(Item.plan_id == plan_id, Item.active)
                                 .order_by(Item.position)).scalars().all()
         key = (plan_id, row.current_version, row.sha256)
-        with _versions_lock:
-            cached = _versions.get(key)
-            if cached is not None:
-                _versions.move_to_end(key)
+        cached = _versions.get(key)
         if cached is None:
             parties = {p.id: {"kind": p.kind, "group": p.group_id, "escalates_to": p.escalates_to, "name": p.name}
                        for p in session.execute(select(Party.id, Party.kind, Party.group_id, Party.escalates_to,
                                                        Party.name).where(Party.plan_id == plan_id))}
     if cached is None:
-        cached = (parties, current_plan(engine, plan_id, row.current_version).policies)
-        with _versions_lock:
-            _versions[key] = cached
-            while len(_versions) > _VERSIONS_MAX:
-                _versions.popitem(last=False)
+        # The policies are the compiled version's own (not a copy): kept here too, so that a
+        # step costs no lookup of the version's hash there.
+        cached = _versions.put(key, (parties, current_plan(engine, plan_id, row.current_version).policies))
     parties, policies = cached
     by_ref = {i.key: i.key for i in items} | {i.identity: i.key for i in items}
     steps = [Step(i.id, i.key, i.title, i.kind,
