@@ -49,23 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     backends = ["SQLite"] + ([] if args.no_postgres else ["PostgreSQL"])
     started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="nok-benchmarks-"))
-    sections: list[Section] = []
+    out = args.out or (DOC if args.size == "full" else None)
     try:
         for name in only:
             print(f"… {name}", file=sys.stderr, flush=True)
             made = _run(name, sizes, work / name, backends, args.postgres)
-            sections += made
+            for section in made:
+                for figure in (f for f in section.figures if f.met is False and not f.why):
+                    figure.why = reason_for(section.title, figure.label)
             print(table(made), flush=True)
+            if out is not None:  # as each is measured: a later failure loses none of it
+                write_into(out, markdown(made, args.size, started, time.perf_counter() - clock))
+                print(f"written: {out} ({name})", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for section in sections:
-        for figure in (f for f in section.figures if f.met is False and not f.why):
-            figure.why = reason_for(section.title, figure.label)
-    generated = markdown(sections, args.size, started, time.perf_counter() - clock)
-    out = args.out or (DOC if args.size == "full" else None)
-    if out is not None:
-        write_into(out, generated)
-        print(f"written: {out}", file=sys.stderr)
     return 0
 
 

@@ -142,8 +142,7 @@ def clear_caches() -> None:
 
     calendar_feed._pieces.clear()
     calendar_feed._feeds.clear()
-    with compiled_plans._compiled_lock:
-        compiled_plans._compiled.clear()
+    compiled_plans._compiled.clear()
     ics._head.cache_clear()
 
 

@@ -41,6 +41,7 @@ from nok_workflow.store.models import (
     PlanVersion,
     touched,
 )
+from nok_workflow.store.statistics import analyze_if_stale
 
 _ITEM_FIELDS = ("key", "number", "title", "deadline_text", "kind", "owners", "results",
                 "depends_on", "relative", "review_required", "position")
@@ -225,6 +226,7 @@ def load(engine: Engine, path: Path, *, actor: str | None, now: dt.datetime,
         if dry_run or diff.empty:
             return LoadResult(diff, diff.base_version, False, loaded)
         version = _apply(engine, loaded, text, str(path), diff, actor or loaded.plan.coordinator, now)
+    analyze_if_stale(engine, diff.obligations_added + diff.obligations_rescheduled)
     return LoadResult(diff, version, True, loaded)
 
 

@@ -44,6 +44,7 @@ from nok_workflow.services.relative import refresh_relative
 from nok_workflow.status import CLOSED, ObligationFact, days_late, status_of
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion
+from nok_workflow.store.statistics import analyze_if_stale
 
 # The name of a step's final state in the Prefect UI: the item's state as a person says it.
 LABELS = {
@@ -103,6 +104,9 @@ def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_
         if now is not None:
             plan.last_run_on = _run_day(plan, local_date(now, plan.timezone), allow_past)
         refresh_relative(session, plan_id, now)
+    # The steps' seeks are planned by the table's statistics: after a load or the runs before
+    # this one changed a tenth of it, refreshed first (store/statistics.py).
+    analyze_if_stale(engine)
     return plan_context(engine, plan_id)
 
 
