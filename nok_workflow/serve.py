@@ -165,6 +165,10 @@ class PlanRuns:
             outcome = self._run(plan_id, now, allow_past)
         except Exception as exc:  # noqa: BLE001 - the run did not happen: tried again, then told
             retry_in = self._again(plan_id, now, allow_past, tickets, failed, exc)
+        except BaseException as exc:  # the process is stopping: nobody may wait for this run
+            for ticket in tickets:
+                ticket.resolve(error=exc)
+            raise
         else:
             for ticket in tickets:
                 ticket.resolve(outcome)

@@ -298,3 +298,54 @@ def test_plan_runs_coalesce_a_burst_into_one_running_and_one_waiting():
         t.join(10)
     # The waiting run took the last moment asked for; nothing ran a third time.
     assert sorted(runs) == [("p", "2024-10-01"), ("p", "2024-10-06"), ("q", None)]
+
+
+def test_a_run_that_raises_is_retried_after_its_delays_then_its_waiters_learn_why():
+    import threading
+
+    from nok_workflow.serve import PlanRuns, Ticket
+
+    attempts, told, later = [], [], []
+
+    def run(plan_id: str, now: str | None, allow_past: bool) -> str:
+        attempts.append(now)
+        if len(attempts) <= 2:
+            raise ConnectionError("API refused")
+        return "done"
+
+    plans = PlanRuns(lambda start: start(), run, submit_later=lambda start, delay: later.append((start, delay)),
+                     retry_delays=(1.0, 5.0), report=lambda *args: told.append(args[1:]))
+    first = Ticket()
+    plans.request("p", "2024-10-01", ticket=first)
+    assert [d for _, d in later] == [1.0] and not first.wait(0)  # waits for its retry
+    second = Ticket()
+    assert plans.request("p", "2024-10-02", ticket=second) == "запуск плана уже ждёт очереди — он учтёт и этот документ"
+    later.pop(0)[0]()  # the first retry fails too: the second delay
+    assert [d for _, d in later] == [5.0] and [str(e) for e, _ in told] == ["API refused"] * 2
+    later.pop(0)[0]()
+    assert first.outcome() == second.outcome() == "done" and attempts[-1] == "2024-10-02"
+
+    # No attempt left: the waiters learn the error, once.
+    failing = PlanRuns(lambda start: start(), lambda *_: (_ for _ in ()).throw(ConnectionError("down")),
+                       submit_later=lambda start, delay: later.append((start, delay)), retry_delays=(),
+                       report=lambda *args: told.append(args[1:]))
+    gone = Ticket()
+    failing.request("q", ticket=gone)
+    assert later == [] and told[-1][1] is None
+    with pytest.raises(ConnectionError, match="down"):
+        gone.outcome()
+
+    # A run stopped by the process's end still answers whoever waits for it.
+    def stopped(*_):  # noqa: ANN002, ANN202
+        raise SystemExit(0)
+
+    threads = []
+    ending = PlanRuns(lambda start: threads.append(threading.Thread(target=lambda: pytest.raises(SystemExit, start))),
+                      stopped)
+    waiter = Ticket()
+    ending.request("r", ticket=waiter)
+    threads[0].start()
+    threads[0].join(10)
+    assert waiter.wait(0)
+    with pytest.raises(SystemExit):
+        waiter.outcome()
