@@ -43,7 +43,7 @@ from nok_workflow.services.outbox import queue
 from nok_workflow.services.relative import refresh_relative
 from nok_workflow.status import CLOSED, ObligationFact, days_late, status_of
 from nok_workflow.store.db import write_session
-from nok_workflow.store.models import Item, Obligation, Party, Plan, PlanVersion
+from nok_workflow.store.models import CLOSED_ROWS, OPEN_ROWS, UPCOMING_ROWS, Item, Obligation, Party, Plan, PlanVersion
 from nok_workflow.store.statistics import analyze_if_stale
 
 # The name of a step's final state in the Prefect UI: the item's state as a person says it.
@@ -214,11 +214,11 @@ def process_item(engine: Engine, context: PlanContext, item_id: int, now: dt.dat
 # The step's statements, built once: building and hashing them anew cost more than running
 # them on a quiet day (1,200 steps a region).
 _ob = Obligation.__table__.c
-# Spelled as the partial indexes' conditions (models.Obligation), literals included: SQLite
-# uses a partial index only when the query's WHERE contains its condition term by term.
-_OPEN = text("state = 'active' AND completed_on IS NULL")
-_UPCOMING = text("status = 'upcoming'")
-_CLOSED_FACT = text("(state != 'active' OR completed_on IS NOT NULL)")
+# The partial indexes' own conditions (store/models.py): SQLite uses a partial index only
+# when the query's WHERE contains its condition term by term.
+_OPEN = text(OPEN_ROWS)
+_UPCOMING = text(UPCOMING_ROWS)
+_CLOSED_FACT = text(f"({CLOSED_ROWS})")
 # Status lists as literals: an expanding IN parameter is re-rendered on every execution.
 _NOT_OVERDUE = "'cancelled', 'done', 'done_late', 'due_soon', 'open', 'upcoming', 'waived'"
 _NOT_OVERDUE_IN = text(f"status IN ({_NOT_OVERDUE})")

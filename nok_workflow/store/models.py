@@ -100,6 +100,18 @@ class Item(SQLModel, table=True):
     slots: str | None = Field(default=None, max_length=64)
 
 
+# The partial indexes' conditions. A query meant to use one spells its condition the same
+# way, literals included (services/sweep.py): SQLite matches them term by term.
+OPEN_ROWS = "state = 'active' AND completed_on IS NULL"
+UPCOMING_ROWS = "status = 'upcoming'"
+CLOSED_ROWS = "state != 'active' OR completed_on IS NOT NULL"
+
+
+def _partial(name: str, *columns: str, where: str) -> Index:
+    """An index of the rows that meet `where`, on both databases."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+
+
 class Obligation(SQLModel, table=True):
     """What an owner must produce for one item, period and (maybe) organisation.
 
@@ -110,27 +122,17 @@ class Obligation(SQLModel, table=True):
     __tablename__ = "obligation"
     __table_args__ = (
         UniqueConstraint("item_id", "period", "org_id"),
-        Index("ix_obligation_open_due", "plan_id", "due",
-              postgresql_where=text("state = 'active' AND completed_on IS NULL"),
-              sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        _partial("ix_obligation_open_due", "plan_id", "due", where=OPEN_ROWS),
         # The daily sweep reads each item's open obligations near their due date.
-        Index("ix_obligation_item_open_due", "item_id", "due",
-              postgresql_where=text("state = 'active' AND completed_on IS NULL"),
-              sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        _partial("ix_obligation_item_open_due", "item_id", "due", where=OPEN_ROWS),
         # The daily sweep's other candidates, each an index seek (services/sweep.py): open
         # obligations by cached status and level (newly overdue, a level to change, reopened)…
-        Index("ix_obligation_item_open_status", "item_id", "status", "level", "due",
-              postgresql_where=text("state = 'active' AND completed_on IS NULL"),
-              sqlite_where=text("state = 'active' AND completed_on IS NULL")),
+        _partial("ix_obligation_item_open_status", "item_id", "status", "level", "due", where=OPEN_ROWS),
         # …not yet started ones by the day they open…
-        Index("ix_obligation_item_upcoming", "item_id", "opens",
-              postgresql_where=text("state = 'active' AND completed_on IS NULL AND status = 'upcoming'"),
-              sqlite_where=text("state = 'active' AND completed_on IS NULL AND status = 'upcoming'")),
+        _partial("ix_obligation_item_upcoming", "item_id", "opens", where=f"{OPEN_ROWS} AND {UPCOMING_ROWS}"),
         # …and closed ones by cached status (closed since the last sweep). With the open one
         # it also counts an item's statuses from indexes alone.
-        Index("ix_obligation_item_closed", "item_id", "status",
-              postgresql_where=text("state != 'active' OR completed_on IS NOT NULL"),
-              sqlite_where=text("state != 'active' OR completed_on IS NOT NULL")),
+        _partial("ix_obligation_item_closed", "item_id", "status", where=CLOSED_ROWS),
         # One organisation's obligations (`nok status --org`, its pages and feed).
         Index("ix_obligation_org", "org_id", "plan_id"),
     )
