@@ -78,14 +78,15 @@ def make_store(url: str, plan_path: Path) -> tuple[int, str]:
     from sqlmodel import Session
 
     from nok_workflow import clock
-    from nok_workflow.services import feeds, plans, sweep
+    from nok_workflow.services.commands import feeds, plans
+    from nok_workflow.services.jobs import plan_run
     from nok_workflow.store.db import connect
     from nok_workflow.store.models import Obligation
 
     engine = connect(url)
     now = clock.parse_now(NOW)
     plans.load(engine, plan_path, actor=None, now=now)
-    sweep.sweep_plan(engine, PLAN, now)
+    plan_run.steps(engine, PLAN, now)
     _, token = feeds.create(engine, name="замер", plan_id=PLAN, owner=None, org=None, by="minobr", now=now)
     with Session(engine) as session:
         count = session.execute(select(func.count()).select_from(Obligation)).scalar()
@@ -138,7 +139,7 @@ def bare_icalendar(events: list[dict], name: str, timezone: str) -> bytes:
 
 def clear_caches() -> None:
     from nok_workflow.calendar import ics
-    from nok_workflow.services import calendar_feed, compiled_plans
+    from nok_workflow.services.read import calendar_feed, compiled_plans
 
     calendar_feed._pieces.clear()
     calendar_feed._feeds.clear()
@@ -147,7 +148,7 @@ def clear_caches() -> None:
 
 
 def in_process(url: str, runs: int, requests: int) -> dict[str, object]:
-    from nok_workflow.services import calendar_feed
+    from nok_workflow.services.read import calendar_feed
     from nok_workflow.store import fresh
     from nok_workflow.store.db import connect
     from nok_workflow.store.models import Plan

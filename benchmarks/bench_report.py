@@ -34,7 +34,8 @@ def make_store(url: str, plan_path: Path) -> int:
     from sqlmodel import Session
 
     from nok_workflow import clock
-    from nok_workflow.services import plans, sweep
+    from nok_workflow.services.commands import plans
+    from nok_workflow.services.jobs import plan_run
     from nok_workflow.store.db import connect, write_session
     from nok_workflow.store.models import NO_ORG, Obligation
 
@@ -46,7 +47,7 @@ def make_store(url: str, plan_path: Path) -> int:
         session.execute(update(ob).where(done, ob.id % 3 == 0).values(completed_on=ob.due))
         late = ob.due + 4 if engine.dialect.name == "postgresql" else func.date(ob.due, "+4 days")
         session.execute(update(ob).where(done, ob.id % 21 == 0).values(completed_on=late))
-    sweep.sweep_plan(engine, PLAN, clock.parse_now(NOW))
+    plan_run.steps(engine, PLAN, clock.parse_now(NOW))
     with Session(engine) as session:
         count = session.execute(select(func.count()).select_from(Obligation)).scalar()
     engine.dispose()
@@ -66,7 +67,7 @@ def measure(url: str, runs: int) -> dict[str, float]:
     from nok_workflow import clock
     from nok_workflow.reports.formats import render
     from nok_workflow.reports.model import report_period
-    from nok_workflow.services.report import build_report
+    from nok_workflow.services.read.report import build_report
     from nok_workflow.store.db import connect
 
     engine = connect(url)

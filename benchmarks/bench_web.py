@@ -51,14 +51,15 @@ uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning")
 
 def build(url: str, plan_path: Path) -> tuple[int, float]:
     from nok_workflow import clock
-    from nok_workflow.services import accounts, plans, sweep
+    from nok_workflow.services.commands import accounts, plans
+    from nok_workflow.services.jobs import plan_run
     from nok_workflow.store.db import connect
 
     engine = connect(url)
     now = clock.parse_now(NOW)
     plans.load(engine, plan_path, actor=None, now=now)
     start = time.perf_counter()
-    sweep.sweep_plan(engine, "region-2025", now)
+    plan_run.steps(engine, "region-2025", now)
     swept = time.perf_counter() - start
     accounts.add(engine, login="minobr", name="Министерство образования", email=None, password=PASSWORD, now=now)
     from sqlalchemy import func, select

@@ -1,5 +1,5 @@
 """Prefect's share of a plan run: the plan flow against the same service calls without Prefect
-(`sweep.sweep_plan`) on two copies of the same store, first and repeated sweep of a day.
+(`plan_run.steps`) on two copies of the same store, first and repeated sweep of a day.
 
 The measuring runs in a child process of its own (`python -m benchmarks.scale_flow child …`):
 Prefect reads its settings (PREFECT_HOME, offline switches) when first imported, and its
@@ -27,7 +27,7 @@ def sections(schools: int, work: Path) -> list[Section]:
     plan.write_text(region_plan(schools), encoding="utf-8")
     prepared = work / "prepared.db"
     from nok_workflow import clock
-    from nok_workflow.services import plans
+    from nok_workflow.services.commands import plans
     from nok_workflow.store.db import connect
 
     engine = connect(f"sqlite:///{prepared}")
@@ -44,7 +44,7 @@ def sections(schools: int, work: Path) -> list[Section]:
     s = Section("Prefect's share of a plan run",
                 f"One plan of {schools:,} schools ({r['obligations']:,} obligations, {r['steps']} item steps) "
                 "swept on 20.03 twice (first, then again the same day) by the plan flow on one copy of the "
-                "store and by `sweep.sweep_plan` (the same service calls, no Prefect) on another. Prefect as "
+                "store and by `plan_run.steps` (the same service calls, no Prefect) on another. Prefect as "
                 "`nok serve` runs it (its API in the process, no heartbeats). Its fixed costs are shown apart: "
                 "start-up (import, API, the first empty flow) and an empty flow run's own cost.")
     s.add("Prefect's fixed start-up: import, local API, the first empty flow run", seconds(r["startup"]))
@@ -65,7 +65,7 @@ def child(work: Path, prepared: Path) -> None:
     shutil.copy(prepared, direct_db)
     os.environ["NOK_DATABASE_URL"] = f"sqlite:///{flow_db}"
     start = time.perf_counter()
-    from nok_workflow.serve import LocalAPI
+    from nok_workflow.runtime.local_api import LocalAPI
 
     api = LocalAPI()  # Prefect as `nok serve` runs it: its API in this process, no heartbeats
     api.start()
@@ -80,10 +80,10 @@ def child(work: Path, prepared: Path) -> None:
     start = time.perf_counter()
     empty()
     per_run = time.perf_counter() - start
-    import flows.plan_flow as module
+    import nok_workflow.runtime.flows as module
     from flows.plan_flow import plan_flow
     from nok_workflow import clock
-    from nok_workflow.services import sweep
+    from nok_workflow.services.jobs import plan_run
     from nok_workflow.store.db import connect
 
     moment = clock.parse_now(DAY)
@@ -96,7 +96,7 @@ def child(work: Path, prepared: Path) -> None:
     direct = connect(f"sqlite:///{direct_db}")
     for key in ("first", "again"):
         start = time.perf_counter()
-        sweep.sweep_plan(direct, "region-2025", moment)
+        plan_run.steps(direct, "region-2025", moment)
         found[f"direct_{key}"] = time.perf_counter() - start
     # One more run (not timed) to read what Prefect hands each step, as the step sees it.
     sizes: list[int] = []

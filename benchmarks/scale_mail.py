@@ -18,7 +18,9 @@ from aiosmtpd.controller import Controller
 from benchmarks.common import free_port
 from benchmarks.figures import Section, ratio, seconds
 from benchmarks.region import region_plan
-from nok_workflow.services import dispatch, plans, sweep
+from nok_workflow.services.delivery import dispatch
+from nok_workflow.services.commands import plans
+from nok_workflow.services.jobs import plan_run
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import connect
 from notifiers.email import EmailNotifier
@@ -68,7 +70,7 @@ def sections(schools: int, connections: int) -> list[Section]:
         # the plan-loaded notices go out the day before, so today's digests are reminders only
         dispatch.dispatch(engine, EmailNotifier.from_settings(settings), settings, now - dt.timedelta(days=1))
         start = time.perf_counter()
-        outcomes = sweep.sweep_plan(engine, "region-2025", now)
+        outcomes = plan_run.steps(engine, "region-2025", now)
         swept = time.perf_counter() - start
         queued = sum(o.queued for o in outcomes)
         sink.count, sink.kept = 0, []

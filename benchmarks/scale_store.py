@@ -15,8 +15,8 @@ from benchmarks.common import drop, postgres_database
 from benchmarks.figures import Section, ratio, seconds
 from benchmarks.region import SIZES, region_plan, write_region
 from nok_workflow.expand import expand
-from nok_workflow.services import plans
-from nok_workflow.services.obligations import list_obligations
+from nok_workflow.services.commands import plans
+from nok_workflow.services.read.obligations import list_obligations
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import Item, Obligation, Plan
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, update
 from benchmarks.figures import Section, best_of, ratio, seconds
 from benchmarks.region import SIZES, write_region
 from benchmarks.scale_store import count, load_region, store
-from nok_workflow.services import sweep
+from nok_workflow.services.jobs import plan_run
 from nok_workflow.store.models import Obligation, Outbox, Plan
 
 FIRST = dt.datetime(2025, 3, 10, 4, tzinfo=dt.UTC)  # 09:00 in the plans' Asia/Yekaterinburg
@@ -23,7 +23,7 @@ def sweep_all(engine: Engine, now: dt.datetime) -> int:
     """Every plan's daily work without Prefect, as the plan flows do it; → messages queued."""
     with engine.connect() as conn:
         ids = conn.execute(select(Plan.id).order_by(Plan.id)).scalars().all()
-    return sum(o.queued for plan_id in ids for o in sweep.sweep_plan(engine, plan_id, now))
+    return sum(o.queued for plan_id in ids for o in plan_run.steps(engine, plan_id, now))
 
 
 def into_window(engine: Engine, wanted: int) -> int:
@@ -47,7 +47,7 @@ def measure(sizes: dict[str, str], work: Path, backends: list[str], postgres_url
     sections = []
     for backend in backends:
         s = Section(f"Daily sweep, {backend}: cost by what is due, not by the store's size",
-                    f"Every plan of `{hundred}` and of W-1M `{big}` swept with `sweep.sweep_plan` (the plan "
+                    f"Every plan of `{hundred}` and of W-1M `{big}` swept with `plan_run.steps` (the plan "
                     "flow's service calls, without Prefect) on 10.03, then on 11.03 with the same number of "
                     "obligations (1 % of W-1M) moved into the reminder window; the second sweep is timed, "
                     "best of repeats on copies of the same state.")

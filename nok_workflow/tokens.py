@@ -2,7 +2,7 @@
 
 Derived (HMAC), not stored: the link in every email for the same person and plan is the
 same, and the web app checks it without a lookup of the token. A party's link is signed
-with its revision (`nok link revoke` bumps it; services/links.py); rotating NOK_SECRET
+with its revision (`nok link revoke` bumps it; services/commands/links.py); rotating NOK_SECRET
 revokes them all.
 """
 

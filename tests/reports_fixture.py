@@ -15,9 +15,10 @@ from pathlib import Path
 
 from nok_workflow import clock
 from nok_workflow.reports.model import Period, Report, report_period
-from nok_workflow.services import evidence, plans, sweep
-from nok_workflow.services.evidence import Upload
-from nok_workflow.services.report import build_report
+from nok_workflow.services.commands import evidence, plans
+from nok_workflow.services.jobs import plan_run
+from nok_workflow.services.commands.evidence import Upload
+from nok_workflow.services.read.report import build_report
 from tests.conftest import PLANS
 
 ORENBURG = "orenburg-raion-2024"
@@ -50,7 +51,7 @@ def orenburg_autumn(engine, evidence_dir: Path | None) -> None:
     # II.6: waived by the coordinator
     evidence.waive(engine, plan_id=ORENBURG, item="II.6", period=None, org=None,
                    reason="перенесено решением общественного совета", by="uo", now=at("2024-12-02T10:00+05:00"))
-    sweep.sweep_plan(engine, ORENBURG, at(AS_OF_Q4))
+    plan_run.steps(engine, ORENBURG, at(AS_OF_Q4))
 
 
 # 2024 Q4 of the autumn above, as of AS_OF_Q4: item → outcome (items due in Q4 only).
@@ -73,7 +74,7 @@ def yuzhno_quarter(engine, evidence_dir: Path | None, period: Period | None = No
         evidence.submit(engine, evidence_dir, plan_id=YUZHNO, item="4.5", period="2014-Q4", org=org, by=org,
                         now=at(f"{day.isoformat()}T12:00+11:00"), upload=Upload(PDF + org.encode(), f"Информация {org}.pdf"),
                         document_date=day)
-    sweep.sweep_plan(engine, YUZHNO, at("2015-04-10T09:00+11:00"))
+    plan_run.steps(engine, YUZHNO, at("2015-04-10T09:00+11:00"))
     return build_report(engine, YUZHNO, period or report_period(2015, 1), now=at("2015-04-10T09:00+11:00"),
                         base_url=BASE)
 

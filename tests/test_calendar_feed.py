@@ -28,9 +28,11 @@ from sqlmodel import Session
 
 from nok_workflow.calendar import ics
 from nok_workflow.reminders import send_day
-from nok_workflow.services import calendar_feed, feeds, links, plans, sweep
-from nok_workflow.services.calendar_feed import Scope
-from nok_workflow.services.evidence import submit, waive
+from nok_workflow.services.read import calendar_feed
+from nok_workflow.services.commands import feeds, links, plans
+from nok_workflow.services.jobs import plan_run
+from nok_workflow.services.read.calendar_feed import Scope
+from nok_workflow.services.commands.evidence import submit, waive
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import NO_ORG, Item, Obligation, Party, StoreMeta
 from nok_workflow.tokens import upload_link
@@ -491,7 +493,7 @@ def test_moved_due_date_bumps_that_event_only(orenburg, tmp_path):
 def test_sweep_past_the_due_date_marks_open_items(orenburg):
     """A deadline missed shows ⚠ in the month view, with a new SEQUENCE so clients refresh it."""
     swept_at = at("2024-10-01")
-    sweep.sweep_plan(orenburg, ORENBURG, swept_at)
+    plan_run.steps(orenburg, ORENBURG, swept_at)
     body = build(orenburg, ORENBURG).body
     _, i1, _ = one(body, "I.1 ")
     assert unescape(i1["SUMMARY"]).startswith("⚠ I.1 Заседания общественного совета №1")
@@ -503,14 +505,14 @@ def test_sweep_past_the_due_date_marks_open_items(orenburg):
     _, i2, _ = one(body, "I.2 ")  # not due yet: no mark
     assert unescape(i2["SUMMARY"]).startswith("I.2 ")
     # Overdue (not yet escalated) is marked the same: 31.12 → 08.01 is within the New Year holidays.
-    sweep.sweep_plan(orenburg, ORENBURG, at("2025-01-08"))
+    plan_run.steps(orenburg, ORENBURG, at("2025-01-08"))
     _, ii4, _ = one(build(orenburg, ORENBURG).body, "II.4 ")
     assert unescape(ii4["SUMMARY"]).startswith("⚠ II.4 ") and "Состояние: просрочено" in unescape(ii4["DESCRIPTION"])
 
 
 def test_completion_shows_a_check_mark(orenburg, tmp_path):
     """Once the document is in, the event says ✓ and when it was done; clients see a new SEQUENCE."""
-    sweep.sweep_plan(orenburg, ORENBURG, at("2024-10-01"))
+    plan_run.steps(orenburg, ORENBURG, at("2024-10-01"))
     _, before, _ = one(build(orenburg, ORENBURG).body, "I.1 ")
     done_at = at("2024-10-03", 6, 15)
     submit(orenburg, tmp_path / "ev", plan_id=ORENBURG, item="I.1", by="sovet", now=done_at,
@@ -539,7 +541,7 @@ def test_waived_obligation_shows_a_cross(orenburg):
 
 def test_item_removed_by_an_amendment_leaves_the_feed(orenburg, tmp_path):
     """An item struck from the plan disappears from calendars; done and overdue events stay."""
-    sweep.sweep_plan(orenburg, ORENBURG, at("2024-10-01"))
+    plan_run.steps(orenburg, ORENBURG, at("2024-10-01"))
     submit(orenburg, tmp_path / "ev", plan_id=ORENBURG, item="I.1", by="sovet", now=at("2024-10-03"),
            url="https://example.org/protokol-1", document_date=dt.date(2024, 9, 17))
     before = build(orenburg, ORENBURG)
@@ -886,7 +888,7 @@ def test_a_change_committed_after_a_later_one_still_reaches_subscribers(pg_engin
     served feed must show A's change (a stamp of «the newest id» alone would hide it for good)."""
     import time
 
-    from nok_workflow.services import audit
+    from nok_workflow.services.commands import audit
 
     load_seed(pg_engine, ORENBURG)
     scope, settings = Scope(ORENBURG), {"base_url": BASE, "key": KEY}

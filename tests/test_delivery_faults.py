@@ -27,8 +27,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from benchmarks.region import region_plan
-from nok_workflow.services import dispatch as dispatch_service
-from nok_workflow.services import plans, sweep
+from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.commands import plans
+from nok_workflow.services.jobs import plan_run
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import Mail
@@ -49,7 +50,7 @@ def region_store(engine, tmp_path: Path, schools: int = 500) -> int:
     path = tmp_path / "region.yaml"
     path.write_text(region_plan(schools, items=2), encoding="utf-8")
     plans.load(engine, path, actor=None, now=DAY - dt.timedelta(days=1))
-    sweep.sweep_plan(engine, REGION, DAY)
+    plan_run.steps(engine, REGION, DAY)
     dispatch_service.assemble(engine, DAY, "nok@example.org")
     with Session(engine) as session:
         return session.execute(select(func.count()).select_from(Mail)).scalar_one()

@@ -36,8 +36,8 @@ from nok_workflow.evidence_files import (
     stage,
 )
 from nok_workflow.problems import InputError
-from nok_workflow.services import plans
-from nok_workflow.services.evidence import list_evidence, submit
+from nok_workflow.services.commands import plans
+from nok_workflow.services.commands.evidence import list_evidence, submit
 from tests.conftest import PLANS
 
 PDF_BYTES = b"%PDF-1.4\n% protocol\n"
@@ -513,8 +513,8 @@ def test_document_dates_outside_their_bounds_are_refused(engine, tmp_path, kwarg
 
 
 def test_the_coordinator_lets_an_early_document_in_and_the_audit_says_why(engine, tmp_path):
-    from nok_workflow.services.audit import events
-    from nok_workflow.services.obligations import list_obligations
+    from nok_workflow.services.commands.audit import events
+    from nok_workflow.services.read.obligations import list_obligations
 
     at = dt.datetime(2024, 9, 25, 12, tzinfo=dt.UTC)
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at)

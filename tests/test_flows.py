@@ -19,13 +19,13 @@ from tests.conftest import PLANS
 def store(harness, tmp_path, monkeypatch):
     monkeypatch.setenv("NOK_HOME", str(tmp_path / ".nok"))
     monkeypatch.delenv("NOK_DATABASE_URL", raising=False)
-    from flows.engine import store_engine
+    from nok_workflow.runtime.engine import store_engine
 
     return store_engine()
 
 
 def load(engine, name: str, day: str) -> None:
-    from nok_workflow.services import plans
+    from nok_workflow.services.commands import plans
 
     plans.load(engine, PLANS / name, actor=None, now=dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC))
 
@@ -71,7 +71,7 @@ def task_runs(state) -> dict[str, object]:
 
 
 def test_orenburg_through_its_year(store):
-    from nok_workflow.services.evidence import submit
+    from nok_workflow.services.commands.evidence import submit
 
     load(store, "orenburg-raion-2024.yaml", "2024-09-17")
     state = run("orenburg-raion-2024", "2024-09-17")
@@ -141,11 +141,11 @@ def _hold_lock(path: str, seconds: float) -> threading.Thread:
 
 
 def test_a_locked_database_is_retried(store, monkeypatch):
-    import flows.plan_flow as module
+    import nok_workflow.runtime.flows as module
 
     load(store, "orenburg-raion-2024.yaml", "2024-09-17")
     monkeypatch.setenv("NOK_SQLITE_BUSY_MS", "100")
-    from flows.engine import _engine
+    from nok_workflow.runtime.engine import _engine
 
     _engine.cache_clear()
     for name in ("item_step", "prepare_step"):
@@ -159,14 +159,14 @@ def test_a_locked_database_is_retried(store, monkeypatch):
 
 
 def test_a_database_locked_for_good_fails_the_run_and_writes_nothing(store, monkeypatch):
-    import flows.plan_flow as module
+    import nok_workflow.runtime.flows as module
 
     load(store, "orenburg-raion-2024.yaml", "2024-09-17")
     monkeypatch.setenv("NOK_SQLITE_BUSY_MS", "100")
-    from flows.engine import _engine
+    from nok_workflow.runtime.engine import _engine
 
     _engine.cache_clear()
-    from flows.engine import store_engine
+    from nok_workflow.runtime.engine import store_engine
 
     engine = store_engine()  # prepare() needs the lock too: take it after the engine exists
     for name in ("item_step", "prepare_step"):
@@ -183,7 +183,7 @@ def test_a_database_locked_for_good_fails_the_run_and_writes_nothing(store, monk
 
 def test_quarterly_report_flow(store):
     from flows.report_flow import quarterly_report_flow
-    from nok_workflow.services.evidence import submit
+    from nok_workflow.services.commands.evidence import submit
 
     load(store, "orenburg-raion-2024.yaml", "2024-09-17")
     submit(store, None, plan_id="orenburg-raion-2024", item="I.1", by="sovet",
@@ -212,8 +212,8 @@ def test_the_plan_flow_issues_the_report_on_its_day(store):
 
 
 def test_evidence_runs_the_plan_at_once_in_embedded_mode(store):
-    from nok_workflow.orchestration import trigger_plan
-    from nok_workflow.services.evidence import submit
+    from nok_workflow.runtime.orchestrate import trigger_plan
+    from nok_workflow.services.commands.evidence import submit
 
     load(store, "orenburg-raion-2024.yaml", "2024-09-17")
     now = dt.datetime(2024, 9, 25, 5, tzinfo=dt.UTC)

@@ -20,10 +20,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlmodel import Session
 
-from nok_workflow.services import dispatch as dispatch_service
-from nok_workflow.services import plans, sweep
-from nok_workflow.services.evidence import review, submit
-from nok_workflow.services.outbox import retry, undeliverable
+from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.commands import plans
+from nok_workflow.services.jobs import plan_run
+from nok_workflow.services.commands.evidence import review, submit
+from nok_workflow.services.delivery.outbox import retry, undeliverable
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import Mail
 from notifiers.email import EmailNotifier
@@ -80,7 +81,7 @@ def at(day: str, hour: int = 5) -> dt.datetime:
 
 def run_day(engine, settings: Settings, plan_id: str, day: str, hour: int = 5):
     now = at(day, hour)
-    sweep.sweep_plan(engine, plan_id, now)
+    plan_run.steps(engine, plan_id, now)
     return dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, now)
 
 
@@ -137,7 +138,7 @@ def test_a_season_of_digests(engine, smtp, tmp_path):
     # The same event as in the council's own calendar feed: same UID, same bytes.
     from icalendar import Calendar
 
-    from nok_workflow.services.calendar_feed import Scope, build
+    from nok_workflow.services.read.calendar_feed import Scope, build
 
     from nok_workflow.tokens import secret
 
@@ -302,7 +303,7 @@ def test_two_dispatchers_at_once_send_each_mail_once(engine, db_url, smtp, tmp_p
     handler.delay = 0.2
     settings = settings_for(tmp_path, port)
     plans.load(engine, PLANS / "yuzhno-sakhalinsk-2014-2016.yaml", actor=None, now=at("2014-09-01"))
-    sweep.sweep_plan(engine, "yuzhno-sakhalinsk-2014-2016", at("2014-10-03"))
+    plan_run.steps(engine, "yuzhno-sakhalinsk-2014-2016", at("2014-10-03"))
     engines = [connect(db_url) for _ in range(2)]
     results, errors = [], []
 
@@ -327,7 +328,7 @@ def test_two_dispatchers_at_once_send_each_mail_once(engine, db_url, smtp, tmp_p
 
 CRASHING_DISPATCHER = """
 import datetime as dt, sys
-from nok_workflow.services.dispatch import dispatch
+from nok_workflow.services.delivery.dispatch import dispatch
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import connect
 from notifiers.email import EmailNotifier
@@ -349,7 +350,7 @@ def test_a_crash_between_the_answer_and_the_record_loses_nothing(tmp_path, smtp)
 
     engine = connect(settings.url)
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
-    sweep.sweep_plan(engine, ORENBURG, at("2024-09-17"))
+    plan_run.steps(engine, ORENBURG, at("2024-09-17"))
     script = tmp_path / "dispatcher.py"
     script.write_text(CRASHING_DISPATCHER, encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(script), str(port), at("2024-09-17").isoformat()], env=env)
@@ -403,7 +404,7 @@ def test_without_smtp_messages_become_eml_files(engine, tmp_path):
 
     settings = Settings(home=tmp_path / ".nok")
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17"))
-    sweep.sweep_plan(engine, ORENBURG, at("2024-09-17"))
+    plan_run.steps(engine, ORENBURG, at("2024-09-17"))
     report = dispatch_service.dispatch(engine, from_settings(settings), settings, at("2024-09-17"))
     files = sorted((tmp_path / ".nok" / "outbox").glob("*.eml"))
     assert report.sent == 3 and len(files) == 3
@@ -418,7 +419,7 @@ def test_a_recipient_removed_from_the_directory_fails_with_the_reason(engine, tm
     path = tmp_path / "plan.yaml"
     path.write_text(MINIMAL_PLAN, encoding="utf-8")
     plans.load(engine, path, actor=None, now=at("2024-01-01"))
-    sweep.sweep_plan(engine, "test-plan", at("2024-01-20"))  # a reminder to otdel is queued
+    plan_run.steps(engine, "test-plan", at("2024-01-20"))  # a reminder to otdel is queued
     from sqlalchemy import update
 
     from nok_workflow.store.models import Outbox
@@ -437,7 +438,7 @@ def test_digests_wait_for_the_plans_hour(engine, smtp, tmp_path):
     notifier = EmailNotifier.from_settings(settings)
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-09-17", 2))  # 07:00 +05
     assert dispatch_service.dispatch(engine, notifier, settings, at("2024-09-17", 2)).sent == 0
-    sweep.sweep_plan(engine, ORENBURG, at("2024-09-17", 4))  # 09:00 +05, the plan's hour
+    plan_run.steps(engine, ORENBURG, at("2024-09-17", 4))  # 09:00 +05, the plan's hour
     assert dispatch_service.dispatch(engine, notifier, settings, at("2024-09-17", 4)).sent == 3
     sovet = by_address(handler.messages)["sovet@orenburg-raion.example.org"]
     body = text_of(sovet)
@@ -500,7 +501,7 @@ ORENBURG_TITLE = ("План-график проведения независим
 def two_plans_day(engine, settings: Settings, day: str):
     now = at(day)
     for plan_id in (ORENBURG, IMC):
-        sweep.sweep_plan(engine, plan_id, now)
+        plan_run.steps(engine, plan_id, now)
     return dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, now)
 
 
@@ -609,7 +610,7 @@ def test_rejections_agree_with_their_count(engine, smtp, tmp_path):
 
 def test_subject_and_intro_wording_by_count():
     """CLDR plural rules past the counts a test plan reaches: 21 agrees like 1, 22 like 2, 111 like 5."""
-    from nok_workflow.services.digest import Entry, digest_context
+    from nok_workflow.services.delivery.digest import Entry, digest_context
 
     day = dt.date(2024, 9, 17)
 
@@ -642,11 +643,11 @@ def test_what_the_mails_list_is_read_in_one_query(engine, tmp_path):
     row; the calendar events of new deadlines add a few per plan, none per row."""
     from sqlalchemy import event
 
-    from nok_workflow.services.letters import entries
+    from nok_workflow.services.delivery.letters import entries
     from nok_workflow.tokens import secret
 
     plans.load(engine, PLANS / f"{YUZHNO}.yaml", actor=None, now=at("2014-09-01"))
-    sweep.sweep_plan(engine, YUZHNO, at("2014-10-03"))
+    plan_run.steps(engine, YUZHNO, at("2014-10-03"))
     dispatch_service.assemble(engine, at("2014-10-03"))
     settings = Settings(home=tmp_path / ".nok")
     with Session(engine) as session:

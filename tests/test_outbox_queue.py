@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from nok_workflow.services.outbox import queue
+from nok_workflow.services.delivery.outbox import queue
 from nok_workflow.store.models import Plan
 
 NOW = dt.datetime(2025, 3, 1, 4, tzinfo=dt.UTC)

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from nok_workflow.reports.model import OUTCOME_WORDS, outcome, parse_quarter, report_period
-from nok_workflow.services import dispatch as dispatch_service
-from nok_workflow.services import plans, quarterly, sweep
-from nok_workflow.services.report import build_report
+from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.commands import plans
+from nok_workflow.services.jobs import plan_run, quarterly
+from nok_workflow.services.read.report import build_report
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import AuditEvent, Evidence, Item, Obligation, Outbox
 from notifiers.email import EmailNotifier
@@ -154,7 +155,7 @@ def test_the_coordinator_gets_the_report_in_the_digest(engine, smtp, tmp_path): 
                         mail_from="НОК <nok@example.org>", base_url=BASE)
     plans.load(engine, PLANS / f"{ORENBURG}.yaml", actor=None, now=at("2024-09-17T09:00+05:00"))
     now = at("2024-10-01T09:30+05:00")
-    sweep.sweep_plan(engine, ORENBURG, now)
+    plan_run.steps(engine, ORENBURG, now)
     quarterly.issue(engine, settings, ORENBURG, report_period(2024, 3), now)
     dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, now)
     to_uo = [m for m in handler.messages if "uo@orenburg-raion.example.org" in m["To"]]

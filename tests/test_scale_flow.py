@@ -41,9 +41,9 @@ def school_plan(schools: int) -> str:
 def run_with_schools(schools: int, home: Path, monkeypatch) -> tuple[object, dict[str, dict]]:
     """Load the plan with `schools` into a new store and run the plan flow once:
     → (final state, step name → the parameters Prefect gave the step)."""
-    import flows.plan_flow as module
-    from flows.engine import store_engine
-    from nok_workflow.services import plans
+    import nok_workflow.runtime.flows as module
+    from nok_workflow.runtime.engine import store_engine
+    from nok_workflow.services.commands import plans
 
     monkeypatch.setenv("NOK_HOME", str(home))
     monkeypatch.delenv("NOK_DATABASE_URL", raising=False)
@@ -92,7 +92,7 @@ def test_step_parameters_do_not_grow_with_the_organisations(harness, tmp_path, m
 
 def test_step_names_are_made_once_per_process():
     """`with_options` reads the function's source each call: the named steps are kept."""
-    from flows.plan_flow import item_step, named
+    from nok_workflow.runtime.flows import item_step, named
 
     assert named(item_step, "1.1 Приказ управления") is named(item_step, "1.1 Приказ управления")
     assert named(item_step, "1.1 Приказ управления").name == "1.1 Приказ управления"
@@ -101,7 +101,8 @@ def test_step_names_are_made_once_per_process():
 
 def test_an_amendment_is_never_served_the_old_context(engine, tmp_path):
     """The parties and policies are cached per plan version: a new version brings its own."""
-    from nok_workflow.services import plans, sweep
+    from nok_workflow.services.commands import plans
+    from nok_workflow.services.jobs import sweep
 
     path = tmp_path / "plan.yaml"
     path.write_text(school_plan(3), encoding="utf-8")

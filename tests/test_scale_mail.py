@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from nok_workflow.services import dispatch as dispatch_service
+from nok_workflow.services.delivery import dispatch as dispatch_service
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import Mail
 from notifiers import Attachment, Message

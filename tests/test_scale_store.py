@@ -10,8 +10,8 @@ from sqlalchemy import select, text, update
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError
-from nok_workflow.services import plans
-from nok_workflow.services.obligations import (
+from nok_workflow.services.commands import plans
+from nok_workflow.services.read.obligations import (
     _parsed_policies,
     list_obligations,
     plan_policies,

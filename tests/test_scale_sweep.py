@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from nok_workflow.policy import Level, Policy
-from nok_workflow.services.sweep import _cuts
+from nok_workflow.services.jobs.sweep import _cuts
 from nok_workflow.status import ObligationFact, status_of
 
 

@@ -207,7 +207,7 @@ def test_transient_faults_are_told_from_real_errors():
     from prefect.states import Failed
     from sqlalchemy.exc import OperationalError
 
-    from flows.plan_flow import transient_fault
+    from nok_workflow.runtime.flows import transient_fault
 
     locked = OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
     assert transient_fault(None, None, Failed(data=locked)) is True
@@ -269,7 +269,7 @@ def test_serve_killed_with_sigkill_leaves_no_orphan_and_restarts(served, tmp_pat
 def test_plan_runs_coalesce_a_burst_into_one_running_and_one_waiting():
     import threading
 
-    from nok_workflow.serve import PlanRuns
+    from nok_workflow.runtime.plan_runs import PlanRuns
 
     runs, started, release = [], threading.Semaphore(0), threading.Event()
 
@@ -303,7 +303,7 @@ def test_plan_runs_coalesce_a_burst_into_one_running_and_one_waiting():
 def test_a_run_that_raises_is_retried_after_its_delays_then_its_waiters_learn_why():
     import threading
 
-    from nok_workflow.serve import PlanRuns, Ticket
+    from nok_workflow.runtime.plan_runs import PlanRuns, Ticket
 
     attempts, told, later = [], [], []
 

@@ -110,8 +110,8 @@ def relayed(harness, tmp_path, monkeypatch):
     import prefect.context
     from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES
 
-    from flows.engine import store_engine
-    from nok_workflow.services import plans
+    from nok_workflow.runtime.engine import store_engine
+    from nok_workflow.services.commands import plans
 
     monkeypatch.setenv("NOK_HOME", str(tmp_path / ".nok"))
     monkeypatch.delenv("NOK_DATABASE_URL", raising=False)
@@ -168,7 +168,7 @@ def told():
 
 
 def start_runtime(engine, delays: tuple[float, ...]):  # noqa: ANN001, ANN201
-    from nok_workflow.serve import Runtime
+    from nok_workflow.runtime.serve import Runtime
 
     runtime = Runtime(engine, NOW, retry_delays=delays)
     runtime.scheduler.start()
@@ -176,7 +176,7 @@ def start_runtime(engine, delays: tuple[float, ...]):  # noqa: ANN001, ANN201
 
 
 def request(runtime, plan_id: str):  # noqa: ANN001, ANN201 - a Ticket
-    from nok_workflow.serve import Ticket
+    from nok_workflow.runtime.plan_runs import Ticket
 
     ticket = Ticket()
     runtime.plans.request(plan_id, ticket=ticket)
@@ -219,8 +219,8 @@ def test_a_run_prefect_refused_is_tried_again_and_goes_through(relayed, told):
 
 
 def test_a_run_that_never_went_through_is_said_until_one_does(relayed, told):
-    from nok_workflow.services.dashboard import dashboard
-    from nok_workflow.services.health import run_problems
+    from nok_workflow.services.read.dashboard import dashboard
+    from nok_workflow.services.jobs.health import run_problems
 
     relay, load, engine = relayed
     (plan_id,) = load(1)

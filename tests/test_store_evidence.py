@@ -8,10 +8,10 @@ import pytest
 
 from nok_workflow.evidence_files import path_of
 from nok_workflow.problems import InputError
-from nok_workflow.services import plans
-from nok_workflow.services.audit import events
-from nok_workflow.services.evidence import Upload, list_evidence, review, submit, waive
-from nok_workflow.services.obligations import list_obligations
+from nok_workflow.services.commands import plans
+from nok_workflow.services.commands.audit import events
+from nok_workflow.services.commands.evidence import Upload, list_evidence, review, submit, waive
+from nok_workflow.services.read.obligations import list_obligations
 from tests.conftest import MINIMAL_PLAN, PLANS
 
 PDF = b"%PDF-1.4\n% protocol\n"

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from nok_workflow.expand import expand
 from nok_workflow.plan.validate import load_plan
 from nok_workflow.problems import InputError
-from nok_workflow.services import plans
+from nok_workflow.services.commands import plans
 from nok_workflow.store.models import (
     AuditEvent,
     Evidence,
@@ -78,7 +78,7 @@ PLAN_V1 = MINIMAL_PLAN + """\
 
 
 def test_amendment_diff_keeps_evidence_and_cancels_removed(engine, tmp_path):
-    from nok_workflow.services.evidence import Upload, submit
+    from nok_workflow.services.commands.evidence import Upload, submit
 
     v1 = _write(tmp_path, PLAN_V1)
     plans.load(engine, v1, actor="otdel", now=NOW)

@@ -10,7 +10,8 @@ import time
 
 from sqlalchemy import text
 
-from nok_workflow.services import plans, sweep
+from nok_workflow.services.commands import plans
+from nok_workflow.services.jobs import plan_run, sweep
 from nok_workflow.store.statistics import analyze_if_stale
 from tests.test_scale_flow import PLAN_ID, school_plan
 
@@ -38,7 +39,7 @@ def test_a_bulk_load_and_a_sweep_that_changed_the_table_refresh_its_statistics(e
     # the server (a backend sends them at the end of a transaction, at most a second late, or
     # when it ends).
     day = dt.datetime(2025, 12, 20, 9, tzinfo=dt.UTC)
-    for _ in sweep.sweep_plan(engine, PLAN_ID, day):
+    for _ in plan_run.steps(engine, PLAN_ID, day):
         pass
     assert statuses_seen(engine) == ["upcoming"]
     engine.dispose()

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from nok_workflow.evidence_files import path_of
-from nok_workflow.services import accounts
-from nok_workflow.services.obligations import list_obligations
-from nok_workflow.services.plans import load
+from nok_workflow.services.commands import accounts
+from nok_workflow.services.read.obligations import list_obligations
+from nok_workflow.services.commands.plans import load
 from nok_workflow.store.models import AuditEvent, Evidence, Obligation, Review
 from tests.conftest import MINIMAL_PLAN, PLANS, run_nok
 from tests.webapp import MOMENT, NOW, RAN, client

@@ -13,8 +13,9 @@ from email.utils import format_datetime, parsedate_to_datetime
 import pytest
 from icalendar import Calendar
 
-from nok_workflow.services import calendar_feed, feeds
-from nok_workflow.services.plans import load
+from nok_workflow.services.read import calendar_feed
+from nok_workflow.services.commands import feeds
+from nok_workflow.services.commands.plans import load
 from nok_workflow.tokens import upload_token
 from nok_workflow.web.security import HEADERS
 from tests.conftest import PLANS
@@ -244,7 +245,7 @@ def test_an_amendment_shows_in_the_next_fetch_with_new_validators(engine, app_of
 
 def test_a_rescheduled_one_off_deadline_keeps_its_event(orenburg, web, write_plan):
     """A single deadline moved to another month by a new version of the plan stays the same
-    obligation (services/plans.py reschedules the row): its calendar event must be updated
+    obligation (services/commands/plans.py reschedules the row): its calendar event must be updated
     (same UID, SEQUENCE + 1), not deleted and replaced (docs/calendar.md: «UID не меняется
     при … новой редакции»)."""
     from sqlalchemy import select

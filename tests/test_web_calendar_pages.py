@@ -9,7 +9,7 @@ import re
 from icalendar import Calendar
 from sqlmodel import Session, select
 
-from nok_workflow.services import feeds
+from nok_workflow.services.commands import feeds
 from nok_workflow.store.models import AuditEvent, CalendarFeed
 from nok_workflow.tokens import upload_link
 from tests.test_web_coordinator import PLAN, orenburg, sign_in

@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from nok_workflow.services import accounts, evidence, health, plans, sweep
+from nok_workflow.services.commands import accounts, evidence, plans
+from nok_workflow.services.jobs import health, plan_run
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import AuditEvent, Evidence, Mail, Obligation, Outbox, Plan, Review
 from nok_workflow.web import signin
@@ -71,7 +72,7 @@ def orenburg(engine, folder: Path | None = None, *, swept: bool = True, email_: 
             "coordinator: uo\n", "coordinator: uo\nreview_required: true\n", 1), encoding="utf-8")
     plans.load(engine, path, actor=None, now=MOMENT)
     if swept:
-        sweep.sweep_plan(engine, PLAN, MOMENT)
+        plan_run.steps(engine, PLAN, MOMENT)
     accounts.add(engine, login="uo", name="Управление образования", email=email_, password=PASSWORD, now=MOMENT)
 
 
@@ -188,7 +189,7 @@ def test_the_dashboard_follows_the_store_waivers_and_failed_mail(engine, app_of)
     assert done.status_code == 200 and "Обязательство снято: пункт I.1" in done.text
     assert "Обязательство снято" not in c.get(f"/plans/{PLAN}/items").text  # the notice is shown once
     assert app.state.calls == [(PLAN, MOMENT)]
-    sweep.sweep_plan(engine, PLAN, MOMENT)  # what the trigger asked for
+    plan_run.steps(engine, PLAN, MOMENT)  # what the trigger asked for
     assert '<b>1</b> эскалировано' in c.get(f"/plans/{PLAN}").text
 
     # Mail failures write no audit event: the dashboard must notice them all the same.

@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from nok_workflow.evidence_files import path_of
-from nok_workflow.services import links, sweep
-from nok_workflow.services import dispatch as dispatch_service
-from nok_workflow.services.evidence import review, submit
-from nok_workflow.services.plans import load
+from nok_workflow.services.commands import links
+from nok_workflow.services.jobs import plan_run
+from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.commands.evidence import review, submit
+from nok_workflow.services.commands.plans import load
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import NO_ORG, AuditEvent, Evidence, Item, Obligation, Plan
 from nok_workflow.tokens import upload_token
@@ -208,7 +209,7 @@ def test_units_of_the_orenburg_plan_share_only_their_common_item(orenburg, app_o
 def test_done_obligations_are_folded_and_waived_ones_hidden(orenburg, app_of, tmp_path):
     submit(orenburg, None, plan_id=ORENBURG, item="I.2", by="sovet", now=MOMENT, url="https://example.org/d",
            comment="договор")
-    from nok_workflow.services.evidence import waive
+    from nok_workflow.services.commands.evidence import waive
 
     waive(orenburg, plan_id=ORENBURG, item="II.5", period=None, org=None, reason="не нужно", by="uo", now=MOMENT)
     html = client(app_of(orenburg)).get(page_of(ORENBURG, "sovet")).text
@@ -387,7 +388,7 @@ def test_a_revoked_link_dies_and_the_next_digest_carries_the_new_one(engine, app
     c = client(app)
     old = page_of(ORENBURG, "sovet")
     assert c.get(old).status_code == 200
-    sweep.sweep_plan(engine, ORENBURG, morning)  # the council's first reminders are queued
+    plan_run.steps(engine, ORENBURG, morning)  # the council's first reminders are queued
     assert links.revoke(engine, plan_id=ORENBURG, party_id="sovet", by="uo", now=morning) == 1
     assert c.get(old).status_code == 404
     with Session(engine) as session:

@@ -26,7 +26,7 @@ CHART = re.compile(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
-    # The pages only read what services/report.py counts (tested on PostgreSQL there).
+    # The pages only read what services/read/report.py counts (tested on PostgreSQL there).
     engine = connect(f"sqlite:///{tmp_path / 'nok.db'}")
     yield engine
     engine.dispose()

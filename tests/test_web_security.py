@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nok_workflow.services import accounts, links
-from nok_workflow.services.plans import load
+from nok_workflow.services.commands import accounts, links
+from nok_workflow.services.commands.plans import load
 from nok_workflow.store.models import AuditEvent
 from nok_workflow.tokens import run_token, upload_link, upload_token, upload_token_valid
 from tests.conftest import PLANS, run_nok

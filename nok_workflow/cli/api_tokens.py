@@ -23,7 +23,7 @@ def create(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Выдать токен; он показывается один раз."""
-    from nok_workflow.services.accounts import create_api_token
+    from nok_workflow.services.commands.accounts import create_api_token
 
     engine = context.engine()
     issuer = by or context.plan_coordinator(engine, plan) or actor
@@ -38,7 +38,7 @@ def create(
 @app.command("list")
 def list_tokens(json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:
     """Выданные токены (сами токены не хранятся и не показываются)."""
-    from nok_workflow.services.accounts import api_tokens
+    from nok_workflow.services.commands.accounts import api_tokens
 
     rows = [{"id": t.id, "name": t.name, "plan": t.plan_id, "as": t.actor, "created": t.created_at.isoformat(),
              "revoked": t.revoked_at.isoformat() if t.revoked_at else None} for t in api_tokens(context.engine())]
@@ -64,7 +64,7 @@ def revoke(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Отозвать токен: он сразу перестаёт действовать."""
-    from nok_workflow.services.accounts import api_tokens, revoke_api_token
+    from nok_workflow.services.commands.accounts import api_tokens, revoke_api_token
 
     engine = context.engine()
     if by is None:

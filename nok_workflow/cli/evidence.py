@@ -41,8 +41,8 @@ def submit(
 ) -> None:
     """Загрузить документ, подтверждающий исполнение пункта."""
     from nok_workflow.evidence_files import PathSource, printable
-    from nok_workflow.services.evidence import submit as submit_evidence
-    from nok_workflow.services.sweep import check_run_day
+    from nok_workflow.services.commands.evidence import submit as submit_evidence
+    from nok_workflow.services.jobs.sweep import check_run_day
 
     config = context.settings()
     engine = context.engine()
@@ -61,7 +61,7 @@ def submit(
                   f"дата документа {evidence.document_date:%d.%m.%Y}", highlight=False)
     # Dependent items unblock and relative deadlines get their dates now, not tomorrow.
     from nok_workflow import clock
-    from nok_workflow.orchestration import trigger_plan
+    from nok_workflow.runtime.orchestrate import trigger_plan
 
     console.print(trigger_plan(engine, plan, config, clock.simulated(now), allow_past), markup=False)
 
@@ -75,7 +75,7 @@ def review(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Принять или отклонить документ; отклонённый документ снова открывает пункт."""
-    from nok_workflow.services.evidence import review as review_evidence
+    from nok_workflow.services.commands.evidence import review as review_evidence
 
     if accept == (reject is not None):
         raise InputError([Problem("review", 0, 0, "укажите ровно одно: --accept или --reject «причина»")])
@@ -93,7 +93,7 @@ def list_command(
 ) -> None:
     """Загруженные документы."""
     from nok_workflow.evidence_files import printable
-    from nok_workflow.services.evidence import list_evidence
+    from nok_workflow.services.commands.evidence import list_evidence
 
     rows = list_evidence(context.engine(), plan_id=plan, item=item)
     if json_out:
@@ -118,7 +118,7 @@ def waive(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Снять обязательство (решение координатора, с причиной)."""
-    from nok_workflow.services.evidence import waive as waive_obligation
+    from nok_workflow.services.commands.evidence import waive as waive_obligation
 
     ob = waive_obligation(context.engine(), plan_id=plan, item=item, period=period, org=org, reason=reason,
                           by=by, now=context.now(now))

@@ -32,7 +32,7 @@ def create(
 
     Без --plan подписка исполнителя (--owner) или организации (--org) охватывает все планы, где они есть.
     """
-    from nok_workflow.services import feeds
+    from nok_workflow.services.commands import feeds
 
     engine, settings = context.engine(), context.settings()
     row, token = feeds.create(engine, name=name, plan_id=plan, owner=owner, org=org,
@@ -56,7 +56,7 @@ def list_feeds(
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
 ) -> None:
     """Выданные подписки (сами адреса не хранятся и не показываются)."""
-    from nok_workflow.services import feeds
+    from nok_workflow.services.commands import feeds
 
     rows = [{"id": f.id, "name": f.name, "plan": f.plan_id, "party": f.party_id, "by": f.created_by,
              "created": f.created_at.isoformat(), "revoked": f.revoked_at.isoformat() if f.revoked_at else None}
@@ -83,7 +83,7 @@ def revoke(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Отозвать подписку: её адрес сразу перестаёт открываться."""
-    from nok_workflow.services import feeds
+    from nok_workflow.services.commands import feeds
 
     engine = context.engine()
     if by is None:
@@ -105,7 +105,8 @@ def ical(
     from sqlmodel import Session
 
     from nok_workflow.files import write_atomically
-    from nok_workflow.services import calendar_feed, feeds
+    from nok_workflow.services.read import calendar_feed
+    from nok_workflow.services.commands import feeds
     from nok_workflow.tokens import secret
 
     engine, settings = context.engine(), context.settings()

@@ -20,7 +20,7 @@ def revoke(
     """Отозвать личную ссылку (например, письмо переслали не тому): старая перестанет действовать."""
     from sqlmodel import Session
 
-    from nok_workflow.services.links import revoke as revoke_link
+    from nok_workflow.services.commands.links import revoke as revoke_link
     from nok_workflow.store.models import Plan
 
     engine = context.engine()

@@ -21,8 +21,8 @@ def list_command(
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
 ) -> None:
     """Письма (сводки за день) и их состояние, по страницам."""
-    from nok_workflow.services.health import problems
-    from nok_workflow.services.outbox import list_mail
+    from nok_workflow.services.jobs.health import problems
+    from nok_workflow.services.delivery.outbox import list_mail
 
     if status is not None and status not in MAIL_STATES:
         raise InputError([Problem("--status", 0, 0, f"состояния «{status}» нет; бывают: "
@@ -52,7 +52,7 @@ def list_command(
 def show(mail_id: int = typer.Argument(..., help="№ письма"),
          json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:
     """Письмо: адрес, тема, строки очереди, ответ сервера."""
-    from nok_workflow.services.outbox import show as show_mail
+    from nok_workflow.services.delivery.outbox import show as show_mail
 
     data = show_mail(context.engine(), mail_id)
     if json_out:
@@ -74,7 +74,7 @@ def show(mail_id: int = typer.Argument(..., help="№ письма"),
 def retry(mail_id: int | None = typer.Argument(None, help="№ письма (по умолчанию все неотправленные)"),
           now: str | None = context.NOW_OPTION) -> None:
     """Поставить неотправленные письма в очередь снова."""
-    from nok_workflow.services.outbox import retry as retry_mail
+    from nok_workflow.services.delivery.outbox import retry as retry_mail
 
     console.print(f"снова в очереди: {retry_mail(context.engine(), mail_id, context.now(now))}")
 
@@ -82,7 +82,7 @@ def retry(mail_id: int | None = typer.Argument(None, help="№ письма (п�
 @app.command("dispatch")
 def dispatch(now: str | None = context.NOW_OPTION) -> None:
     """Собрать сводки и отправить (SMTP из NOK_SMTP_*, иначе файлы .eml в NOK_HOME/outbox)."""
-    from nok_workflow.services.dispatch import dispatch as run_dispatch
+    from nok_workflow.services.delivery.dispatch import dispatch as run_dispatch
     from notifiers import from_settings
 
     settings = context.settings()

@@ -19,8 +19,8 @@ def load(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Загрузить план или его новую редакцию; повторная загрузка того же файла ничего не меняет."""
-    from nok_workflow.services.plans import load as load_plan
-    from nok_workflow.services.plans import read_plan_file
+    from nok_workflow.services.commands.plans import load as load_plan
+    from nok_workflow.services.commands.plans import read_plan_file
 
     moment = context.now(now)
     read = read_plan_file(file)  # a bad file is refused before the store is even opened (or created)
@@ -38,7 +38,7 @@ def load(
         console.print("(--dry-run: ничего не записано)")
         return
     console.print(f"[green]✓[/] загружено: версия {result.version}")
-    from nok_workflow.orchestration import server_configured
+    from nok_workflow.runtime.orchestrate import server_configured
 
     if server_configured():
         from nok_workflow.cli.run import deploy
@@ -53,7 +53,7 @@ def _print_diff(diff) -> None:
 
 def list_plans(json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:
     """Загруженные планы."""
-    from nok_workflow.services.catalog import plans_overview
+    from nok_workflow.services.read.catalog import plans_overview
 
     rows = plans_overview(context.engine())
     if json_out:
@@ -72,7 +72,7 @@ def list_plans(json_out: bool = typer.Option(False, "--json", help="Вывест
 def history(plan_id: str = typer.Argument(..., help="id плана"),
             json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:
     """Версии плана: когда, кем, что изменилось."""
-    from nok_workflow.services.catalog import plan_history
+    from nok_workflow.services.read.catalog import plan_history
 
     rows = plan_history(context.engine(), plan_id)
     if json_out:

@@ -28,7 +28,7 @@ def report(
     from nok_workflow.files import write_atomically
     from nok_workflow.reports.formats import FORMATS, render
     from nok_workflow.reports.model import parse_quarter, report_period
-    from nok_workflow.services.report import build_report
+    from nok_workflow.services.read.report import build_report
 
     chosen = (fmt or output.suffix.lstrip(".")).lower()
     if chosen not in FORMATS:

@@ -24,10 +24,10 @@ def serve(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Всё в одном процессе: веб-страница состояния и запуск потоков планов по расписанию."""
-    from nok_workflow.orchestration import OFFLINE_ENV
+    from nok_workflow.runtime.orchestrate import OFFLINE_ENV
 
     os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
-    from nok_workflow.serve import serve as run_serve
+    from nok_workflow.runtime.serve import serve as run_serve
 
     settings = context.settings()
     if now:
@@ -43,25 +43,33 @@ def sweep(
                                     help="Выполнить, даже если план уже выполнялся за более поздний день"),
 ) -> None:
     """Выполнить поток каждого загруженного плана один раз — то, что делает расписание."""
-    from nok_workflow import orchestration
+    from nok_workflow.runtime.orchestrate import sweep as run_sweep
 
-    settings = context.settings()
-    when = context.now(now)
-    note = ""
-    if not orchestration.server_configured() and (info := orchestration.serve_info(settings)) is not None:
-        try:
-            _sweep_through_serve(info, settings, plan or [], when, allow_past)
-            return
-        except orchestration.ServeUnreachable as exc:
-            note = f"nok serve ({info['url']}) не ответил ({exc}); планы выполнены здесь"
-    engine = context.engine()
-    # Every plan is checked before any runs: an unknown one or a day in the past is refused.
-    ids = orchestration.sweep_targets(engine, plan or [], when, allow_past)
-    if orchestration.server_configured():
-        failed, dispatched = _sweep_with_prefect(ids, when, allow_past)
-    else:
-        failed, dispatched = _sweep_here(engine, settings, ids, when, allow_past)
-    if note:
+    # Where the plans run is orchestrate's to decide; this only shows what comes back.
+    events = run_sweep(context.settings(), context.engine, plan or [], context.now(now), allow_past)
+    head = next(events)  # a refusal is raised here, before anything ran
+    ids = head["plans"]
+    if "through" in head:
+        console.print(f"планы выполняет nok serve ({head['through']})", markup=False)
+    failed: list[str] = []
+    dispatched: dict | str = "nok serve не сообщил итог рассылки"
+    notes: list[str] = []
+    with _progress() as progress:
+        bar = progress.add_task(f"план {ids[0]}" if ids else "планы", total=len(ids))
+        for event in events:
+            if "plan" in event:
+                if not event["ok"]:
+                    failed.append(f"{event['plan']}: {event['why']}")
+                progress.advance(bar)
+                done = int(progress.tasks[0].completed)
+                progress.update(bar, description=f"план {ids[min(done, len(ids) - 1)]}")
+            elif "dispatch" in event:
+                dispatched = event["dispatch"]
+            elif "problem" in event:
+                dispatched = event["problem"]
+            elif "note" in event:
+                notes.append(event["note"])
+    for note in notes:
         console.print(note, markup=False)
     _finish(len(ids), failed, dispatched)
 
@@ -86,89 +94,10 @@ def _finish(total: int, failed: list[str], dispatched: dict | str) -> None:
         raise typer.Exit(1)
 
 
-def _sweep_here(engine, settings, ids: list[str], when, allow_past: bool) -> tuple[list[str], dict | str]:  # noqa: ANN001
-    """No server, no `nok serve`: the plan flow's work as direct service calls. Prefect's
-    ephemeral start alone (~10 s) would cost more than the work, and its run records would
-    go to a local database nobody looks at; scheduled runs (`nok serve`, a deployment) are
-    Prefect's."""
-    from nok_workflow.orchestration import failure_reason, run_here
-    from nok_workflow.services.dispatch import dispatch
-    from notifiers import from_settings
-
-    failed = []
-    with _progress() as progress:
-        bar = progress.add_task("планы", total=len(ids))
-        for plan_id in ids:
-            progress.update(bar, description=f"план {plan_id}")
-            try:
-                run_here(engine, settings, plan_id, when, allow_past)
-            except Exception as exc:  # noqa: BLE001 - the plan fails, the others still run, as in the flows
-                failed.append(f"{plan_id}: {failure_reason(exc)}")
-            progress.advance(bar)
-    report = dispatch(engine, from_settings(settings), settings, when)
-    if report.problem:
-        return failed, report.problem
-    return failed, {"sent": report.sent, "retry": report.retry, "failed": report.failed, "held": report.held_text}
-
-
-def _sweep_with_prefect(ids: list[str], when, allow_past: bool) -> tuple[list[str], dict | str]:  # noqa: ANN001
-    """A Prefect server is configured (scale-out): the flows run here and report to it."""
-    from nok_workflow.orchestration import OFFLINE_ENV
-
-    # The progress bar is the report; Prefect's per-task lines would bury it.
-    os.environ.update({k: v for k, v in {**OFFLINE_ENV, "PREFECT_LOGGING_LEVEL": "WARNING"}.items()
-                       if k not in os.environ})
-    from flows.dispatch_flow import dispatch_flow
-    from flows.plan_flow import plan_flow
-    from nok_workflow.serve import _why
-
-    moment = when.isoformat()
-    failed = []
-    with _progress() as progress:
-        bar = progress.add_task("планы", total=len(ids))
-        for plan_id in ids:
-            progress.update(bar, description=f"план {plan_id}")
-            state = plan_flow(plan_id, now=moment, allow_past=allow_past, return_state=True)
-            if not state.is_completed():
-                failed.append(f"{plan_id}: {_why(state)}")
-            progress.advance(bar)
-    state = dispatch_flow(now=moment, return_state=True)
-    return failed, state.result() if state.is_completed() else state.message
-
-
-def _sweep_through_serve(info: dict, settings, plans: list[str], when, allow_past: bool) -> None:  # noqa: ANN001
-    """`nok serve` runs the plans with its warm flows; this process only shows the answer."""
-    from nok_workflow.orchestration import ServeUnreachable, sweep_through_serve
-
-    answer = sweep_through_serve(info, settings, plans, when, allow_past)
-    ids = next(answer)["plans"]  # a refusal or no answer is raised here, before anything ran
-    console.print(f"планы выполняет nok serve ({info['url']})", markup=False)
-    failed: list[str] = []
-    dispatched: dict | str = "nok serve не сообщил итог рассылки"
-    try:
-        with _progress() as progress:
-            bar = progress.add_task("планы", total=len(ids))
-            for event in answer:
-                if "plan" in event:
-                    if not event["ok"]:
-                        failed.append(f"{event['plan']}: {event['why']}")
-                    progress.advance(bar)
-                    progress.update(bar, description=f"план {event['plan']}")
-                elif "dispatch" in event:
-                    dispatched = event["dispatch"]
-                elif "problem" in event:
-                    dispatched = event["problem"]
-    except (ServeUnreachable, OSError, ValueError) as exc:
-        # Started there: running the plans here too would only race it.
-        raise InputError([Problem("nok serve", 0, 0, f"nok serve ({info['url']}) прервал ответ ({exc}); "
-                                                     "запущенное им доработает там — проверьте nok status")]) from None
-    _finish(len(ids), failed, dispatched)
-
-
 def deploy(plan_id: str = typer.Argument(..., help="id загруженного плана")) -> None:
     """Зарегистрировать развёртывание плана на сервере Prefect (ежедневно в местный час плана)."""
-    from nok_workflow.orchestration import deploy_plan, server_configured
-    from nok_workflow.services.deployments import plan_schedule
+    from nok_workflow.runtime.orchestrate import deploy_plan, server_configured
+    from nok_workflow.services.read.catalog import plan_schedule
 
     if not server_configured():
         raise InputError([Problem("PREFECT_API_URL", 0, 0, "сервер Prefect не настроен: задайте PREFECT_API_URL "

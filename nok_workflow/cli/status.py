@@ -21,8 +21,8 @@ def status(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Обязательства и их состояние на сегодня (или на --now)."""
-    from nok_workflow.services.catalog import require
-    from nok_workflow.services.obligations import list_obligations
+    from nok_workflow.services.read.catalog import require
+    from nok_workflow.services.read.obligations import list_obligations
     from nok_workflow.status import LABELS  # not at the top: every `nok` command imports this module
     from nok_workflow.text import plural
 
@@ -44,8 +44,8 @@ def status(
                       r["due"] or "—", f"[{colour}]{label}[/]" if colour else label, days, str(r["evidence"]))
     console.print(table)
     console.print(plural(len(rows), "обязательство", "обязательства", "обязательств"))
-    from nok_workflow.services.health import problems, run_problems
-    from nok_workflow.services.outbox import undeliverable
+    from nok_workflow.services.jobs.health import problems, run_problems
+    from nok_workflow.services.delivery.outbox import undeliverable
 
     for problem in problems(context.engine()):
         console.print(f"{problem.message} (с {problem.since:%Y-%m-%d %H:%M} UTC)", style="red", markup=False)
@@ -65,7 +65,7 @@ def audit(
 ) -> None:
     """Журнал: загрузки, правки, документы, проверки, снятия."""
     from nok_workflow import clock
-    from nok_workflow.services.audit import audit_line, events
+    from nok_workflow.services.commands.audit import audit_line, events
 
     rows = events(context.engine(), plan_id=plan, since=clock.parse_now(since, "--since") if since else None)
     data = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "plan": e.plan_id,

@@ -41,7 +41,7 @@ def add(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Создать учётную запись координатора."""
-    from nok_workflow.services import accounts
+    from nok_workflow.services.commands import accounts
 
     if password_stdin and no_password:
         raise InputError([Problem("--no-password", 0, 0, "укажите что-то одно: --password-stdin или --no-password")])
@@ -69,7 +69,7 @@ def password(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Задать новый пароль; все открытые входы этой учётной записи закрываются."""
-    from nok_workflow.services import accounts
+    from nok_workflow.services.commands import accounts
 
     new = _password(password_stdin)
     accounts.check_password(new)
@@ -80,7 +80,7 @@ def password(
 @app.command("list")
 def list_accounts(json_out: bool = typer.Option(False, "--json", help="Вывести JSON")) -> None:
     """Учётные записи и планы, которые ведёт каждая."""
-    from nok_workflow.services import accounts
+    from nok_workflow.services.commands import accounts
 
     engine = context.engine()
     rows = [{"login": a.login, "name": a.name, "email": a.email, "password": a.password_hash is not None,

@@ -1,7 +1,7 @@
 """The quarterly progress report as data: what every format (DOCX, XLSX, HTML, JSON) shows.
 
 Pure: the models, the period a report covers, and the official wording of an obligation's
-outcome as of a day. `services/report.py` fills them from the store; the JSON format is
+outcome as of a day. `services/read/report.py` fills them from the store; the JSON format is
 `Report.model_dump_json()` and its schema `Report.model_json_schema()` (docs/report.schema.json).
 """
 

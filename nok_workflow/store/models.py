@@ -101,7 +101,7 @@ class Item(SQLModel, table=True):
 
 
 # The partial indexes' conditions. A query meant to use one spells its condition the same
-# way, literals included (services/sweep.py): SQLite matches them term by term.
+# way, literals included (services/jobs/sweep.py): SQLite matches them term by term.
 OPEN_ROWS = "state = 'active' AND completed_on IS NULL"
 UPCOMING_ROWS = "status = 'upcoming'"
 CLOSED_ROWS = "state != 'active' OR completed_on IS NOT NULL"
@@ -125,7 +125,7 @@ class Obligation(SQLModel, table=True):
         _partial("ix_obligation_open_due", "plan_id", "due", where=OPEN_ROWS),
         # The daily sweep reads each item's open obligations near their due date.
         _partial("ix_obligation_item_open_due", "item_id", "due", where=OPEN_ROWS),
-        # The daily sweep's other candidates, each an index seek (services/sweep.py): open
+        # The daily sweep's other candidates, each an index seek (services/jobs/sweep.py): open
         # obligations by cached status and level (newly overdue, a level to change, reopened)…
         _partial("ix_obligation_item_open_status", "item_id", "status", "level", "due", where=OPEN_ROWS),
         # …not yet started ones by the day they open…
@@ -155,7 +155,7 @@ class Obligation(SQLModel, table=True):
     status: str = Field(default="upcoming", max_length=16)
     level: int = 0
     # Bumped, with the time, whenever what a calendar shows of it changes (due date, title,
-    # status, state): the SEQUENCE and LAST-MODIFIED of its event (services/calendar_feed.py).
+    # status, state): the SEQUENCE and LAST-MODIFIED of its event (services/read/calendar_feed.py).
     revision: int = 0
     changed_at: dt.datetime | None = None
 

@@ -17,9 +17,9 @@ from sqlmodel import Session
 from nok_workflow import clock, evidence_files
 from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError
-from nok_workflow.services import accounts
-from nok_workflow.services import evidence as evidence_service
-from nok_workflow.services.catalog import plans_overview
+from nok_workflow.services.commands import accounts
+from nok_workflow.services.commands import evidence as evidence_service
+from nok_workflow.services.read.catalog import plans_overview
 from nok_workflow.status import LABELS
 from nok_workflow.store.models import NO_ORG, Account, Evidence, Item, Obligation, Party, Plan
 from nok_workflow.web import api_docs
@@ -236,13 +236,13 @@ def waive(request: Request, who: Who, body: WaiveIn) -> dict:
 def sweep(request: Request, plan: Annotated[list[str] | None, Query()] = None, now: str | None = None,
           allow_past: bool = False) -> Response:
     """`nok sweep` handed over to the running `nok serve`: its warm flows run the plans, then
-    the dispatch; the answer streams as lines of JSON (nok_workflow.serve.Runtime.sweep). A
+    the dispatch; the answer streams as lines of JSON (nok_workflow.runtime.serve.Runtime.sweep). A
     refusal — an unknown plan, a day before a plan's last run — is 422 with the problems, as
     the CLI would print them. Only for `nok` commands of this store (the run token)."""
     import dataclasses
     import hmac
 
-    from nok_workflow.orchestration import sweep_targets
+    from nok_workflow.services.jobs.plan_run import targets
     from nok_workflow.tokens import run_token
 
     c = ctx(request)
@@ -254,7 +254,7 @@ def sweep(request: Request, plan: Annotated[list[str] | None, Query()] = None, n
         raise PageError(404, "Проход по планам здесь не выполняется", "Его выполняет только nok serve.")
     try:
         moment = clock.parse_now(now) if now else c.now()
-        ids = sweep_targets(c.engine, plan or [], moment, allow_past)
+        ids = targets(c.engine, plan or [], moment, allow_past)
     except InputError as exc:
         return JSONResponse({"problems": [dataclasses.asdict(p) for p in exc.problems]}, status_code=422)
     return StreamingResponse(runner(ids, moment.isoformat(), allow_past), media_type="application/x-ndjson")

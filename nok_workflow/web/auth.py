@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from nok_workflow.services import accounts
+from nok_workflow.services.commands import accounts
 from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import Account, ApiToken
 from nok_workflow.web.context import WebContext

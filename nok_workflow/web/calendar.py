@@ -1,6 +1,6 @@
 """Calendar subscriptions: `/ical/<token>.ics`, what a phone or Outlook fetches every hour.
 
-The token is the key (services/feeds.py); an unknown or revoked one gets the same «not
+The token is the key (services/commands/feeds.py); an unknown or revoked one gets the same «not
 found» as any other address. Answers carry a strong ETag and Last-Modified, so a client
 asking again for an unchanged feed gets 304 without the body.
 """
@@ -13,7 +13,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from nok_workflow.services import calendar_feed, feeds
+from nok_workflow.services.read import calendar_feed
+from nok_workflow.services.commands import feeds
 from nok_workflow.web.auth import ctx
 from nok_workflow.web.pages import not_found
 

@@ -19,7 +19,7 @@ class WebContext:
     settings: Settings
     key: bytes  # signs upload links and the run endpoint's token (nok_workflow.tokens)
     # Asks for a run of a plan after new evidence: `nok serve` coalesces; elsewhere the
-    # same call the CLI makes (orchestration.trigger_plan). Returns what happened, in Russian.
+    # same call the CLI makes (runtime.orchestrate.trigger_plan). Returns what happened, in Russian.
     trigger: Callable[[str, dt.datetime | None], str]
     now_override: str | None = None  # `nok serve --now`: the whole app lives at that moment
     runtime: Callable[[], dict[str, Any]] = field(default=lambda: {})

@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from nok_workflow.services import accounts
-from nok_workflow.services.audit import audit_parts, events
-from nok_workflow.services.dashboard import cached, dashboard, party_names, plan_cards
+from nok_workflow.services.commands import accounts
+from nok_workflow.services.commands.audit import audit_parts, events
+from nok_workflow.services.read.dashboard import cached, dashboard, party_names, plan_cards
 from nok_workflow.store.models import Account
 from nok_workflow.web import coordinator_calendar, coordinator_plans, coordinator_report, coordinator_review
 from nok_workflow.web.auth import coordinator, ctx, require_plan

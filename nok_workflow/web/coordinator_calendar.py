@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from nok_workflow.services import feeds
-from nok_workflow.services.dashboard import dashboard, party_names
+from nok_workflow.services.commands import feeds
+from nok_workflow.services.read.dashboard import dashboard, party_names
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import done, page

@@ -20,8 +20,9 @@ from nok_workflow.files import write_atomically
 from nok_workflow.plan.source import MAX_FILE_BYTES, decode, parse
 from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.problems import InputError
-from nok_workflow.services import evidence, plan_view, plans
-from nok_workflow.services.dashboard import dashboard
+from nok_workflow.services.commands import evidence, plans
+from nok_workflow.services.read import plan_view
+from nok_workflow.services.read.dashboard import dashboard
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import done, page

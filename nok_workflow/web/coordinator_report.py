@@ -25,10 +25,10 @@ from nok_workflow.reports.model import (
     quarter_of,
     report_period,
 )
-from nok_workflow.services.compiled_plans import current_plan
-from nok_workflow.services.dashboard import dashboard
-from nok_workflow.services.quarterly import previous_quarter
-from nok_workflow.services.report import build_report
+from nok_workflow.services.read.compiled_plans import current_plan
+from nok_workflow.services.read.dashboard import dashboard
+from nok_workflow.services.jobs.quarterly import previous_quarter
+from nok_workflow.services.read.report import build_report
 from nok_workflow.store.models import Account, Obligation
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import page

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from nok_workflow.services import evidence, plan_view
-from nok_workflow.services.dashboard import dashboard
+from nok_workflow.services.commands import evidence
+from nok_workflow.services.read import plan_view
+from nok_workflow.services.read.dashboard import dashboard
 from nok_workflow.store.models import Account, Evidence
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import done, page

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from nok_workflow.services import accounts
+from nok_workflow.services.commands import accounts
 from nok_workflow.web.auth import SESSION_COOKIE, ctx, current_account
 from nok_workflow.web.pages import PageError, render
 from nok_workflow.web.security import RateLimit, csrf_protect
@@ -65,7 +65,7 @@ async def send_link(request: Request, login: Annotated[str, Form(max_length=64)]
     c = ctx(request)
     made = accounts.create_login_link(c.engine, login, c.now(), c.settings.login_link_minutes)
     if made is not None:
-        from nok_workflow.services.login_mail import send_login_link
+        from nok_workflow.services.delivery.login_mail import send_login_link
 
         account, token = made
         await send_login_link(c.settings, account, f"{c.settings.base_url.rstrip('/')}/login/link/{token}",

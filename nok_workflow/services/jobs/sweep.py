@@ -37,10 +37,10 @@ from nok_workflow.plan.compiled import clean_number
 from nok_workflow.policy import Policy
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.reminders import escalation_targets, reminder_due
-from nok_workflow.services import audit
-from nok_workflow.services.compiled_plans import VersionCache, current_plan
-from nok_workflow.services.outbox import queue
-from nok_workflow.services.relative import refresh_relative
+from nok_workflow.services.commands import audit
+from nok_workflow.services.read.compiled_plans import VersionCache, current_plan
+from nok_workflow.services.delivery.outbox import queue
+from nok_workflow.services.commands.relative import refresh_relative
 from nok_workflow.status import CLOSED, ObligationFact, days_late, status_of
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import CLOSED_ROWS, OPEN_ROWS, UPCOMING_ROWS, Item, Obligation, Party, Plan, PlanVersion
@@ -429,8 +429,3 @@ def _messages(context: PlanContext, item: Any, row: Any, kind: str, step: int, t
                          "new": new}}
             for who in _recipients(context, item, row, target)]
 
-
-def sweep_plan(engine: Engine, plan_id: str, now: dt.datetime, allow_past: bool = False) -> list[ItemOutcome]:
-    """The plan flow's work without Prefect (a direct run), in the same order."""
-    context = prepare(engine, plan_id, now, allow_past)
-    return [process_item(engine, context, step.item_id, now) for step in context.steps]

@@ -32,8 +32,8 @@ from nok_workflow.reports.model import (
     outcome,
     OUTCOME_WORDS,
 )
-from nok_workflow.services.compiled_plans import current_plan
-from nok_workflow.services.party_view import period_label
+from nok_workflow.services.read.compiled_plans import current_plan
+from nok_workflow.services.read.party_view import period_label
 from nok_workflow.store.models import NO_ORG, Evidence, Item, Obligation, Party, Plan
 
 ob = Obligation

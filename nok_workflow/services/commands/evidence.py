@@ -17,9 +17,9 @@ from nok_workflow.clock import local_date
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import clean_number
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services import audit
-from nok_workflow.services.outbox import queue_event
-from nok_workflow.services.relative import refresh_relative
+from nok_workflow.services.commands import audit
+from nok_workflow.services.delivery.outbox import queue_event
+from nok_workflow.services.commands.relative import refresh_relative
 from nok_workflow.status import EvidenceFact, completion
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import (

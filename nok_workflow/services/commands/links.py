@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services import audit
+from nok_workflow.services.commands import audit
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import LinkRevision, Obligation, Party, Plan
 from nok_workflow.tokens import upload_link, upload_token_valid

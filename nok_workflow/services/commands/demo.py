@@ -22,12 +22,13 @@ from nok_workflow.expand import obligation_owners
 from nok_workflow.plan import source
 from nok_workflow.plan.rollover import rollover_text
 from nok_workflow.plan.validate import LoadedPlan, validate_document
-from nok_workflow.services import evidence, plans, sweep
+from nok_workflow.services.commands import evidence, plans
+from nok_workflow.services.jobs import plan_run
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import Item, Obligation, Plan
 
-BUNDLED = Path(__file__).resolve().parents[2] / "plan_definitions" / "orenburg-raion-2024.yaml"
+BUNDLED = Path(__file__).resolve().parents[3] / "plan_definitions" / "orenburg-raion-2024.yaml"
 DEMO_DOMAIN = "demo.invalid"
 TITLE_PREFIX = "ДЕМО: "
 EVIDENCE_URL = "https://example.org/demo/"
@@ -52,7 +53,7 @@ def make_demo(engine: Engine, now: dt.datetime, settings: Settings) -> str:
     with write_session(engine) as session:
         session.execute(update(Plan).where(Plan.id == plan_id).values(demo=True))
     _record_evidence(engine, settings, plan_id, now)
-    sweep.sweep_plan(engine, plan_id, now)
+    plan_run.run(engine, settings, plan_id, now)
     return plan_id
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete, select, text, update
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services import audit
+from nok_workflow.services.commands import audit
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import Account, ApiToken, LoginLink, Party, Plan, WebSession
 from nok_workflow.tokens import digest, new_token

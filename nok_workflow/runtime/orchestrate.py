@@ -1,16 +1,18 @@
-"""Where a plan's flow runs: a Prefect server (scale-out), the local `nok serve`, or here.
+"""Where a plan run goes — decided here and nowhere else: a Prefect server (scale-out), the
+local `nok serve`, or this process without Prefect (`services/jobs/plan_run.run`).
 
 A run asked for after new evidence is *coalesced*: at most one run of a plan is running and
 one waiting. A request while a run waits adds nothing — the waiting run has not started, so
 it will read the new evidence; a request while a run is running makes the one waiting run.
 On a Prefect server that is an idempotency key naming the plan's last started run (two
 requests racing for the same waiting run get the same run) plus a deployment concurrency
-limit of 1; in `nok serve` it is `PlanRuns` (nok_workflow/serve.py).
+limit of 1; in `nok serve` it is `PlanRuns` (runtime/plan_runs.py).
 
-A `nok sweep` goes the same three ways: the Prefect server's flows when one is configured,
-else the running `nok serve` (`POST /api/sweep`: its warm flows run the plans, the answer
-streams back a line per plan), else the same service calls here without Prefect — a cold
-Prefect start (~10 s) for a minute's work is not worth it.
+A `nok sweep` (`sweep`) goes the same three ways: the Prefect server's flows when one is
+configured, else the running `nok serve` (`POST /api/sweep`: its warm flows run the plans,
+the answer streams back a line per plan), else the plan runs here without Prefect — a cold
+Prefect start (~10 s) for a minute's work is not worth it. Every way gives the same stream
+of events, which the CLI shows.
 
 Prefect is imported only on the paths that need it (its import costs ~2 s); the path through
 `nok serve` imports neither Prefect nor SQLAlchemy.
@@ -22,11 +24,10 @@ import datetime as dt
 import fcntl
 import json
 import os
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nok_workflow.problems import InputError, Problem
@@ -36,11 +37,10 @@ if TYPE_CHECKING:  # SQLAlchemy loads only where the store is used here
     from sqlalchemy import Engine
 
 PLAN_FLOW = "nok-plan"
+PLAN_FLOW_ENTRYPOINT = "flows.plan_flow.plan_flow"  # the thin entry point deployments keep
 # Prefect talks to nobody outside this machine in embedded mode.
 OFFLINE_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false"}
-# A plan run here retries a locked store or a dropped connection as the flow's steps do.
-RETRY_DELAYS = (1, 3, 10)
 # `nok serve` sends a blank line this often while a sweep's plans run: a silent connection
 # for longer than SWEEP_SILENCE means the server is gone.
 SWEEP_KEEPALIVE = 5.0
@@ -57,14 +57,16 @@ def deploy_plan(plan_id: str, hour: int, timezone: str, settings: Settings | Non
 
     It carries no environment: the worker's own NOK_DATABASE_URL, NOK_SMTP_* and secrets
     apply, so nothing secret is readable through the Prefect API and no NOK_NOW is frozen
-    into future runs. Its entrypoint is the installed module (`flows.plan_flow`), so no
-    path of the deploying machine is stored either.
+    into future runs. Its entrypoint is the installed module's public entry point
+    (`flows.plan_flow.plan_flow`, as in prefect.yaml — not where the flow happens to be
+    defined), so no path of the deploying machine is stored, and a move inside the package
+    never strands a deployment.
     """
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from flows.plan_flow import plan_flow
+    from nok_workflow.runtime.flows import plan_flow
 
     settings = settings or Settings()
     try:
@@ -75,6 +77,7 @@ def deploy_plan(plan_id: str, hour: int, timezone: str, settings: Settings | Non
             concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        deployment.entrypoint = PLAN_FLOW_ENTRYPOINT
         deployment_id = deployment.apply(work_pool_name=settings.work_pool)
     except Exception as exc:  # noqa: BLE001 - Prefect reports a missing pool or server many ways
         raise InputError([Problem("PREFECT_API_URL", 0, 0,
@@ -130,13 +133,13 @@ def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datet
     Whatever cannot be reached is said, and the plan's steps then run here at once — the
     evidence is never left waiting for tomorrow's schedule without a word.
     """
-    why = ""
+    detour = ""
     if server_configured():
         try:
             name = request_server_run(plan_id, now, allow_past)
             return f"запуск плана запрошен на сервере Prefect: {PLAN_FLOW}/{plan_id}, запуск «{name}»"
         except Exception as exc:  # noqa: BLE001 - an unreachable server or a missing deployment
-            why = (f"сервер Prefect не принял запуск ({_reason(exc)}); "
+            detour = (f"сервер Prefect не принял запуск ({reason(exc)}); "
                    if "ObjectNotFound" not in type(exc).__name__ else
                    f"на сервере Prefect нет развёртывания {PLAN_FLOW}/{plan_id} (см. nok plan deploy); ")
     else:
@@ -150,13 +153,12 @@ def trigger_plan(engine: Engine, plan_id: str, settings: Settings, now: dt.datet
                     answer = json.loads(response.read())
                 return f"nok serve ({info['url']}): {answer['status']}"
             except (urllib.error.URLError, TimeoutError, ValueError, KeyError) as exc:
-                why = f"nok serve ({info['url']}) не ответил ({_reason(exc)}); "
+                detour = f"nok serve ({info['url']}) не ответил ({reason(exc)}); "
     from nok_workflow import clock
-    from nok_workflow.services.sweep import sweep_plan
+    from nok_workflow.services.jobs.plan_run import run
 
-    # The steps only: the quarter's report waits for the day's sweep (as it always has here).
-    sweep_plan(engine, plan_id, now or clock.now(), allow_past)
-    return why + ("шаги плана выполнены здесь" if why else "шаги плана выполнены сразу (nok serve не запущен)")
+    run(engine, settings, plan_id, now or clock.now(), allow_past)
+    return detour + ("шаги плана выполнены здесь" if detour else "шаги плана выполнены сразу (nok serve не запущен)")
 
 
 def _signed(settings: Settings) -> dict[str, str]:
@@ -166,57 +168,19 @@ def _signed(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {run_token(secret(settings.home))}"}
 
 
-def _transient(exc: BaseException) -> bool:
-    """A locked database or a dropped connection (flows.plan_flow.transient_fault's rule)."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    if isinstance(exc, OperationalError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
-def run_here(engine: Engine, settings: Settings, plan_id: str, now: dt.datetime, allow_past: bool = False) -> None:
-    """The plan flow's work in this process without Prefect: the steps in the flow's order,
-    then the quarter's report on its report day. Each step is one transaction and a step
-    run twice on a day changes nothing more, so a transient fault retries the whole run."""
-    from nok_workflow.services.quarterly import issue_due
-    from nok_workflow.services.sweep import sweep_plan
-
-    for delay in (*RETRY_DELAYS, None):
-        try:
-            sweep_plan(engine, plan_id, now, allow_past)
-            issue_due(engine, settings, plan_id, now)
-            return
-        except Exception as exc:
-            if delay is None or not _transient(exc):
-                raise
-            time.sleep(delay)
-
-
-def sweep_targets(engine: Engine, plans: list[str], now: dt.datetime, allow_past: bool) -> list[str]:
-    """The plans a sweep runs (the named ones, else all), each checked before any starts:
-    an unknown plan or a day before a plan's last run is refused up front."""
-    from sqlalchemy import select
-    from sqlmodel import Session
-
-    from nok_workflow.services.catalog import require
-    from nok_workflow.services.sweep import check_run_day
-    from nok_workflow.store.models import Plan
-
-    require(engine, plans=plans)
-    if not plans:
-        with Session(engine) as session:
-            plans = list(session.execute(select(Plan.id).order_by(Plan.id)).scalars())
-    for plan_id in plans:
-        check_run_day(engine, plan_id, now, allow_past)
-    return plans
-
-
 def failure_reason(exc: BaseException) -> str:
     """A failed plan run's reason as the person needs it: a user's mistake as its own message."""
     if isinstance(exc, InputError):
         return "; ".join(p.message for p in exc.problems)
-    return _reason(exc)
+    return reason(exc)
+
+
+def why(state) -> str:  # noqa: ANN001 - a Prefect State
+    """A failed flow run's reason, the same way: a user's mistake as its own message."""
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, InputError):
+        return "; ".join(p.message for p in error.problems)
+    return state.message or state.name
 
 
 class ServeUnreachable(Exception):
@@ -242,7 +206,7 @@ def sweep_through_serve(info: dict, settings: Settings, plans: list[str], now: d
             raise InputError([Problem(**p) for p in body["problems"]]) from None
         raise ServeUnreachable(f"HTTP {exc.code}: {body.get('detail') or body.get('error') or ''}".strip()) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise ServeUnreachable(_reason(exc)) from None
+        raise ServeUnreachable(reason(exc)) from None
     with response:
         for line in response:
             if line.strip():  # blank lines only keep the connection alive
@@ -257,5 +221,77 @@ def _json(data: bytes) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def sweep(settings: Settings, engine: Callable[[], Engine], plans: list[str], now: dt.datetime,
+          allow_past: bool) -> Iterator[dict[str, Any]]:
+    """`nok sweep`, whichever way it goes, as one stream of events: {"plans": [...]} (with
+    "through": the serve's URL when `nok serve` runs them), then {"plan", "ok", "why"} per
+    plan, then {"dispatch": {...}} or {"problem": "..."}; {"note": "..."} when a way asked
+    for did not answer and the plans ran here. Every plan is checked before any runs: an
+    unknown one or a day in the past is refused (InputError) before the first event."""
+    note = ""
+    if not server_configured() and (info := serve_info(settings)) is not None:
+        answer = sweep_through_serve(info, settings, plans, now, allow_past)
+        try:
+            first = next(answer)  # a refusal or no answer is raised here, before anything ran
+        except ServeUnreachable as exc:
+            note = f"nok serve ({info['url']}) не ответил ({exc}); планы выполнены здесь"
+        else:
+            yield {**first, "through": info["url"]}
+            try:
+                yield from answer
+            except (ServeUnreachable, OSError, ValueError) as exc:
+                # Started there: running the plans here too would only race it.
+                raise InputError([Problem("nok serve", 0, 0, f"nok serve ({info['url']}) прервал ответ ({exc}); "
+                                                             "запущенное им доработает там — проверьте nok status")]) from None
+            return
+    from nok_workflow.services.jobs.plan_run import targets
+
+    store = engine()
+    ids = targets(store, plans, now, allow_past)
+    yield {"plans": ids}
+    yield from (_sweep_with_prefect if server_configured() else _sweep_here)(store, settings, ids, now, allow_past)
+    if note:
+        yield {"note": note}
+
+
+def _sweep_here(engine: Engine, settings: Settings, ids: list[str], now: dt.datetime,
+                allow_past: bool) -> Iterator[dict[str, Any]]:
+    """No server, no `nok serve`: the plan runs without Prefect. Prefect's ephemeral start
+    alone (~10 s) would cost more than the work, and its run records would go to a local
+    database nobody looks at; scheduled runs (`nok serve`, a deployment) are Prefect's."""
+    from nok_workflow.services.delivery.dispatch import dispatch
+    from nok_workflow.services.jobs.plan_run import run
+    from notifiers import from_settings
+
+    for plan_id in ids:
+        try:
+            run(engine, settings, plan_id, now, allow_past)
+            yield {"plan": plan_id, "ok": True, "why": ""}
+        except Exception as exc:  # noqa: BLE001 - the plan fails, the others still run, as in the flows
+            yield {"plan": plan_id, "ok": False, "why": failure_reason(exc)}
+    report = dispatch(engine, from_settings(settings), settings, now)
+    if report.problem:
+        yield {"problem": report.problem}
+    else:
+        yield {"dispatch": {"sent": report.sent, "retry": report.retry, "failed": report.failed,
+                            "held": report.held_text}}
+
+
+def _sweep_with_prefect(engine: Engine, settings: Settings, ids: list[str], now: dt.datetime,
+                        allow_past: bool) -> Iterator[dict[str, Any]]:
+    """A Prefect server is configured (scale-out): the flows run here and report to it."""
+    # The progress bar is the report; Prefect's per-task lines would bury it.
+    os.environ.update({k: v for k, v in {**OFFLINE_ENV, "PREFECT_LOGGING_LEVEL": "WARNING"}.items()
+                       if k not in os.environ})
+    from nok_workflow.runtime.flows import dispatch_flow, plan_flow
+
+    moment = now.isoformat()
+    for plan_id in ids:
+        state = plan_flow(plan_id, now=moment, allow_past=allow_past, return_state=True)
+        yield {"plan": plan_id, "ok": state.is_completed(), "why": "" if state.is_completed() else why(state)}
+    state = dispatch_flow(now=moment, return_state=True)
+    yield {"dispatch": state.result()} if state.is_completed() else {"problem": state.message}

@@ -17,8 +17,8 @@ from nok_workflow.calendar.ics import calendar_from_events
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.reports.formats import FORMATS
-from nok_workflow.services.calendar_feed import digest_events
-from nok_workflow.services.digest import Contact, Entry, digest_context
+from nok_workflow.services.read.calendar_feed import digest_events
+from nok_workflow.services.delivery.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import (
     NO_ORG,

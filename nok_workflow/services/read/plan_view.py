@@ -14,8 +14,8 @@ from sqlmodel import Session
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import clean_number
 from nok_workflow.plan.describe import interpretation_parts, owner_label
-from nok_workflow.services.compiled_plans import current_plan
-from nok_workflow.services.dashboard import Counts, dashboard, party_names
+from nok_workflow.services.read.compiled_plans import current_plan
+from nok_workflow.services.read.dashboard import Counts, dashboard, party_names
 from nok_workflow.store.models import Evidence, Item, Obligation, Plan, Review
 
 LISTED = 20  # an item with at most this many obligations lists them on the plan page

@@ -1,4 +1,5 @@
-"""Read-only views of the loaded plans: the list and each plan's versions."""
+"""Read-only views of the loaded plans: the list, each plan's versions, and the local hour and
+timezone its daily run (and its Prefect deployment) keeps."""
 
 from __future__ import annotations
 
@@ -56,3 +57,12 @@ def require(engine: Engine, *, plans: list[str] | None = None, parties: list[str
                 where = f"плана «{plan_id}»" if plan_id else "загруженных планов"
                 raise InputError([Problem("--owner/--org", 0, 0,
                                           f"«{wanted}» нет в справочнике {where} (исполнители и организации)")])
+
+
+def plan_schedule(engine: Engine, plan_id: str) -> tuple[int, str]:
+    """The plan's local reminder hour and timezone: when its daily run starts."""
+    with Session(engine) as session:
+        plan = session.get(Plan, plan_id)
+        if plan is None:
+            raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен (см. nok plan list)")])
+        return plan.reminder_hour, plan.timezone

@@ -28,10 +28,10 @@ from nok_workflow.calendar.events import EventFacts, deadline, shown_status
 from nok_workflow.calendar.ics import calendar_from_events, event_bytes
 from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services.compiled_plans import current_plan
-from nok_workflow.services.dashboard import party_names
-from nok_workflow.services.links import link_for
-from nok_workflow.services.party_view import party_items, period_label
+from nok_workflow.services.read.compiled_plans import current_plan
+from nok_workflow.services.read.dashboard import party_names
+from nok_workflow.services.commands.links import link_for
+from nok_workflow.services.read.party_view import party_items, period_label
 from nok_workflow.store.fresh import in_flight_sql, remembered
 from nok_workflow.tokens import upload_link
 from nok_workflow.store.models import (

@@ -1,6 +1,6 @@
 """Calendar subscriptions: a named token per subscriber and scope (a plan, or one owner or
 organisation in one plan or in all), 128 random bits shown once, stored as its SHA-256,
-revocable. What a feed holds is services/calendar_feed.py."""
+revocable. What a feed holds is services/read/calendar_feed.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services import audit
+from nok_workflow.services.commands import audit
 from nok_workflow.store.db import write_session
 from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import CalendarFeed, Party, Plan

@@ -6,7 +6,7 @@ import datetime as dt
 import html
 
 from notifiers import Message, Outcome, from_settings
-from nok_workflow.services.letters import new_message_id
+from nok_workflow.services.delivery.letters import new_message_id
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import Account
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from nok_workflow.clock import local_date
 from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services.compiled_plans import current_plan
+from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.status import days_late
 from nok_workflow.store.fresh import in_flight_sql, remembered
 from nok_workflow.store.models import Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth

@@ -28,10 +28,10 @@ from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.policy import resolve
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services import audit
-from nok_workflow.services.obligations import policy_json
-from nok_workflow.services.outbox import queue
-from nok_workflow.services.relative import refresh_relative
+from nok_workflow.services.commands import audit
+from nok_workflow.services.read.obligations import policy_json
+from nok_workflow.services.delivery.outbox import queue
+from nok_workflow.services.commands.relative import refresh_relative
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import (
     Item,

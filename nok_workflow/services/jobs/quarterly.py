@@ -24,9 +24,10 @@ from nok_workflow.evidence_files import PathSource
 from nok_workflow.files import write_atomically
 from nok_workflow.reports.formats import FORMATS, file_name, render
 from nok_workflow.reports.model import Period, Report, quarter_of, report_period
-from nok_workflow.services import audit, evidence, outbox
-from nok_workflow.services.compiled_plans import current_plan
-from nok_workflow.services.report import build_report
+from nok_workflow.services.commands import audit, evidence
+from nok_workflow.services.delivery import outbox
+from nok_workflow.services.read.compiled_plans import current_plan
+from nok_workflow.services.read.report import build_report
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import AuditEvent, Evidence, Item, Obligation, Outbox, Plan
