@@ -12,8 +12,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from nok_workflow.plan.compiled import ALL_OF_GROUP, CompiledPlan, deadline_text
-from nok_workflow.store.models import NO_ORG
+from nok_workflow.plan.compiled import CompiledPlan, deadline_text
+from nok_workflow.plan.ids import ALL_OF_GROUP, NO_ORG
 
 RELATIVE = "relative"
 UNSCHEDULED = "unscheduled"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from nok_workflow.services.commands import accounts, plans
-from nok_workflow.services.commands.demo import demo_year, make_demo
+from nok_workflow.services.jobs.demo import demo_year, make_demo
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import Evidence, Item, Obligation, Party, Plan, PlanVersion

@@ -13,7 +13,7 @@ from notifiers import Message, Outcome, from_settings
 from notifiers.files import FileNotifier
 from notifiers.routing import RoutingNotifier, kept_local
 from nok_workflow.services.delivery import dispatch as dispatch_service
-from nok_workflow.services.commands.demo import make_demo
+from nok_workflow.services.jobs.demo import make_demo
 from nok_workflow.settings import Settings
 from tests.test_mail import settings_for, smtp  # noqa: F401 - smtp: the real SMTP server fixture
 from tests.test_serve import free_port
@@ -112,7 +112,7 @@ def test_the_demo_plans_mail_never_reaches_the_server(engine, smtp, tmp_path):
     assert handler.messages == []
     assert {email.utils.parseaddr(m["To"])[1].rpartition("@")[2] for m in files.values()} == {"demo.invalid"}
     # The server was never asked: its health (shown by nok status) is not claimed to be good.
-    from nok_workflow.services.jobs.health import problems
+    from nok_workflow.services.read.health import problems
     from nok_workflow.store.models import ServiceHealth
     from sqlmodel import Session
 

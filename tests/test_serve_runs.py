@@ -220,7 +220,7 @@ def test_a_run_prefect_refused_is_tried_again_and_goes_through(relayed, told):
 
 def test_a_run_that_never_went_through_is_said_until_one_does(relayed, told):
     from nok_workflow.services.read.dashboard import dashboard
-    from nok_workflow.services.jobs.health import run_problems
+    from nok_workflow.services.read.health import run_problems
 
     relay, load, engine = relayed
     (plan_id,) = load(1)

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from nok_workflow.services.commands import accounts, evidence, plans
-from nok_workflow.services.jobs import health, plan_run
+from nok_workflow.services.jobs import plan_run
+from nok_workflow.services.read import health
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import AuditEvent, Evidence, Mail, Obligation, Outbox, Plan, Review
 from nok_workflow.web import signin

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from nok_workflow.evidence_files import path_of
-from nok_workflow.services.commands import links
+from nok_workflow.services.commands import links as link_commands
+from nok_workflow.services.read import links
 from nok_workflow.services.jobs import plan_run
 from nok_workflow.services.delivery import dispatch as dispatch_service
 from nok_workflow.services.commands.evidence import review, submit
@@ -389,7 +390,7 @@ def test_a_revoked_link_dies_and_the_next_digest_carries_the_new_one(engine, app
     old = page_of(ORENBURG, "sovet")
     assert c.get(old).status_code == 200
     plan_run.steps(engine, ORENBURG, morning)  # the council's first reminders are queued
-    assert links.revoke(engine, plan_id=ORENBURG, party_id="sovet", by="uo", now=morning) == 1
+    assert link_commands.revoke(engine, plan_id=ORENBURG, party_id="sovet", by="uo", now=morning) == 1
     assert c.get(old).status_code == 404
     with Session(engine) as session:
         new = links.link_for(session, "http://127.0.0.1:8470", KEY, ORENBURG, "sovet")

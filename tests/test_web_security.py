@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nok_workflow.services.commands import accounts, links
+from nok_workflow.services.commands import accounts
+from nok_workflow.services.commands import links as link_commands
+from nok_workflow.services.read import links
 from nok_workflow.services.commands.plans import load
 from nok_workflow.store.models import AuditEvent
 from nok_workflow.tokens import run_token, upload_link, upload_token, upload_token_valid
@@ -163,7 +165,7 @@ def test_a_revoked_link_stops_working_and_the_next_one_differs(engine):
     assert holds(old, dt.date(2024, 12, 31) + dt.timedelta(days=90))
     assert not holds(old, dt.date(2024, 12, 31) + dt.timedelta(days=91))
 
-    assert links.revoke(engine, plan_id="orenburg-raion-2024", party_id="sovet", by="uo", now=MOMENT) == 1
+    assert link_commands.revoke(engine, plan_id="orenburg-raion-2024", party_id="sovet", by="uo", now=MOMENT) == 1
     assert not holds(old)
     new = upload_token(KEY, "orenburg-raion-2024", "sovet", 1)
     assert new != old and holds(new)
@@ -176,7 +178,7 @@ def test_a_revoked_link_stops_working_and_the_next_one_differs(engine):
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "link.revoke")).all()
     assert [e.details for e in events] == [{"party": "sovet", "revision": 1}]
     with pytest.raises(Exception, match="нет в справочнике"):
-        links.revoke(engine, plan_id="orenburg-raion-2024", party_id="nobody", by="uo", now=MOMENT)
+        link_commands.revoke(engine, plan_id="orenburg-raion-2024", party_id="nobody", by="uo", now=MOMENT)
 
 
 def test_serve_on_all_interfaces_without_a_coordinator_account_is_refused(tmp_path):

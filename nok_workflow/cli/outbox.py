@@ -21,7 +21,7 @@ def list_command(
     json_out: bool = typer.Option(False, "--json", help="Вывести JSON"),
 ) -> None:
     """Письма (сводки за день) и их состояние, по страницам."""
-    from nok_workflow.services.jobs.health import problems
+    from nok_workflow.services.read.health import problems
     from nok_workflow.services.delivery.outbox import list_mail
 
     if status is not None and status not in MAIL_STATES:

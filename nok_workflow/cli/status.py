@@ -44,7 +44,7 @@ def status(
                       r["due"] or "—", f"[{colour}]{label}[/]" if colour else label, days, str(r["evidence"]))
     console.print(table)
     console.print(plural(len(rows), "обязательство", "обязательства", "обязательств"))
-    from nok_workflow.services.jobs.health import problems, run_problems
+    from nok_workflow.services.read.health import problems, run_problems
     from nok_workflow.services.delivery.outbox import undeliverable
 
     for problem in problems(context.engine()):

@@ -17,10 +17,8 @@ from nok_workflow.deadlines.grammar import (
     year_problem,
 )
 from nok_workflow.deadlines.model import Interpretation, Occurrence, RelativeRule
+from nok_workflow.plan.ids import ALL_OF_GROUP  # noqa: F401 - also named from here
 from nok_workflow.plan.schema import Item, Plan, Section, StructuredDeadline
-
-ALL_OF_GROUP = "@"
-
 
 def clean_number(number: str | None) -> str:
     return "".join((number or "").split()).strip(".")

@@ -82,7 +82,7 @@ class Runtime:
 
     def _finished(self, plan_id: str, outcome: str, problem: str | None) -> None:
         from nok_workflow import clock
-        from nok_workflow.services.jobs.health import save_run
+        from nok_workflow.services.read.health import save_run
 
         moment = dt.datetime.now(dt.UTC)
         with self._lock:
@@ -208,8 +208,8 @@ def _check_exposure(engine: Engine, host: str) -> None:
 
 
 def load_demo(engine: Engine, settings: Settings, now: dt.datetime) -> tuple[str, str] | None:
-    """On a store with no plans, the demo plan (services/commands/demo.py): its id and title."""
-    from nok_workflow.services.commands.demo import make_demo
+    """On a store with no plans, the demo plan (services/jobs/demo.py): its id and title."""
+    from nok_workflow.services.jobs.demo import make_demo
     from nok_workflow.store.models import Plan
 
     with Session(engine) as session:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, case, text
 from sqlmodel import Field, SQLModel
 
-NO_ORG = ""  # obligations of an item owned by units or people, not by each organisation
+from nok_workflow.plan.ids import NO_ORG
 
 
 class Plan(SQLModel, table=True):

@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from nok_workflow.evidence_files import StreamSource, printable
 from nok_workflow.problems import InputError
-from nok_workflow.services.commands import evidence, feeds, links
+from nok_workflow.services.commands import evidence, feeds
+from nok_workflow.services.read import links
 from nok_workflow.services.read import party_view
 from nok_workflow.store.models import Party, Plan
 from nok_workflow.web.auth import ctx

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from nok_workflow.expand import obligation_owners
-from nok_workflow.services.commands.links import link_for
+from nok_workflow.services.read.links import link_for
 from nok_workflow.store.models import Item, Obligation, Party, Plan
 from nok_workflow.text import plural
 from nok_workflow.web.auth import ctx

@@ -33,7 +33,7 @@ from jinja2 import TemplateError
 from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, text, update
 from sqlmodel import Session
 
-from nok_workflow.services.jobs import health
+from nok_workflow.services.read import health
 from nok_workflow.services.delivery.letters import build, entries, new_message_id
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import make_engine, write_connection, write_session

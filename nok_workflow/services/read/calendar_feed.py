@@ -30,7 +30,7 @@ from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.services.read.dashboard import party_names
-from nok_workflow.services.commands.links import link_for
+from nok_workflow.services.read.links import link_for
 from nok_workflow.services.read.party_view import party_items, period_label
 from nok_workflow.store.fresh import in_flight_sql, remembered
 from nok_workflow.tokens import upload_link

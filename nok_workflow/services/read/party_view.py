@@ -20,7 +20,7 @@ from sqlmodel import Session
 from nok_workflow.clock import local_date
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import ALL_OF_GROUP
-from nok_workflow.services.commands.links import expires_on
+from nok_workflow.services.read.links import expires_on
 from nok_workflow.services.read.obligations import plan_policies
 from nok_workflow.status import ObligationFact, status_of
 from nok_workflow.store.models import NO_ORG, Evidence, Item, Obligation, Party, Plan, Review
