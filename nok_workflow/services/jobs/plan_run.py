@@ -11,7 +11,7 @@ Three callers, one definition:
   retries of `RETRY`;
 - `nok serve`'s `PlanRuns` runs that flow, and retries a run Prefect itself could not
   create or finish after `RETRY.run_delays`;
-- a run without Prefect (`run`: `nok sweep` and `nok evidence submit` with neither a
+- a run without Prefect (`run`: `nok sweep`, and `nok evidence submit` — its steps only — with neither a
   Prefect server nor a `nok serve`) calls the parts in the same order, with the same
   retries.
 
@@ -87,13 +87,17 @@ def steps(engine: Engine, plan_id: str, now: dt.datetime, allow_past: bool = Fal
 
 
 def run(engine: Engine, settings: Settings, plan_id: str, now: dt.datetime, allow_past: bool = False, *,
-        retry: RetryPolicy = RETRY, sleep: Callable[[float], None] = time.sleep) -> RunResult:
+        with_report: bool = True, retry: RetryPolicy = RETRY,
+        sleep: Callable[[float], None] = time.sleep) -> RunResult:
     """The whole run in this process without Prefect: the steps, then the quarter's report on
-    its day. A transient fault retries the run (each part is idempotent within a day)."""
+    its day. A transient fault retries the run (each part is idempotent within a day).
+
+    `with_report=False`: the steps only — a run asked for after an upload in a process with
+    neither a Prefect server nor `nok serve` leaves the report to the day's sweep."""
     for delay in (*retry.part_delays, None):
         try:
             outcomes = steps(engine, plan_id, now, allow_past)
-            period = report_due(engine, plan_id, now)
+            period = report_due(engine, plan_id, now) if with_report else None
             return RunResult(outcomes, report(engine, settings, plan_id, period, now) if period else None)
         except Exception as exc:
             if delay is None or not retry.transient(exc):
