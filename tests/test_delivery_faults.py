@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from benchmarks.region import region_plan
 from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.delivery import mail_queue
 from nok_workflow.services.commands import plans
 from nok_workflow.services.jobs import plan_run
 from nok_workflow.settings import Settings
@@ -51,7 +52,7 @@ def region_store(engine, tmp_path: Path, schools: int = 500) -> int:
     path.write_text(region_plan(schools, items=2), encoding="utf-8")
     plans.load(engine, path, actor=None, now=DAY - dt.timedelta(days=1))
     plan_run.steps(engine, REGION, DAY)
-    dispatch_service.assemble(engine, DAY, "nok@example.org")
+    mail_queue.assemble(engine, DAY, "nok@example.org")
     with Session(engine) as session:
         return session.execute(select(func.count()).select_from(Mail)).scalar_one()
 
@@ -95,7 +96,7 @@ def test_sigkill_mid_batch_loses_nothing_and_resends_at_most_one_per_connection(
     # The next dispatcher, after the dead one's lease: the rest go out.
     settings = Settings(home=tmp_path / ".nok", smtp_host="127.0.0.1", smtp_port=port,
                         smtp_connections=CONNECTIONS, mail_from="nok@example.org")
-    later = DAY + dispatch_service.LEASE + dt.timedelta(minutes=1)
+    later = DAY + mail_queue.LEASE + dt.timedelta(minutes=1)
     dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, later)
 
     received = Counter(m["Message-ID"] for m in handler.messages)
@@ -171,7 +172,7 @@ def test_a_second_dispatcher_during_a_slow_batch_sends_nothing_twice(engine, db_
     """The first dispatcher holds its mails longer than a lease: it renews the lease as it goes."""
     handler, port = smtp
     handler.delay = 0.3
-    monkeypatch.setattr(dispatch_service, "LEASE", dt.timedelta(seconds=2))
+    monkeypatch.setattr(mail_queue, "LEASE", dt.timedelta(seconds=2))
     monkeypatch.setattr(dispatch_service, "RENEW_SECONDS", 0.5)
     mails = region_store(engine, tmp_path, schools=30)
     settings = Settings(home=tmp_path / ".nok", smtp_host="127.0.0.1", smtp_port=port, smtp_connections=2,

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.delivery import mail_queue
 from nok_workflow.services.commands import plans
 from nok_workflow.services.jobs import plan_run
 from nok_workflow.services.commands.evidence import review, submit
@@ -362,7 +363,7 @@ def test_a_crash_between_the_answer_and_the_record_loses_nothing(tmp_path, smtp)
     with Session(engine) as session:
         assert session.execute(select(Mail.status).where(Mail.status == "sending")).scalars().all()
     # Another dispatcher, after the lease: everything goes out, the interrupted one again.
-    later = at("2024-09-17") + dispatch_service.LEASE + dt.timedelta(minutes=1)
+    later = at("2024-09-17") + mail_queue.LEASE + dt.timedelta(minutes=1)
     report = dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings_for(tmp_path, port)),
                                        settings_for(tmp_path, port), later)
     assert report.sent == 3
@@ -648,7 +649,7 @@ def test_what_the_mails_list_is_read_in_one_query(engine, tmp_path):
 
     plans.load(engine, PLANS / f"{YUZHNO}.yaml", actor=None, now=at("2014-09-01"))
     plan_run.steps(engine, YUZHNO, at("2014-10-03"))
-    dispatch_service.assemble(engine, at("2014-10-03"))
+    mail_queue.assemble(engine, at("2014-10-03"))
     settings = Settings(home=tmp_path / ".nok")
     with Session(engine) as session:
         ids = list(session.execute(select(Mail.id)).scalars())

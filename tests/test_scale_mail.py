@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.delivery import mail_queue
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import Mail
 from notifiers import Attachment, Message
@@ -127,13 +128,13 @@ def test_a_batch_claimed_ahead_is_not_sent_once_its_lease_is_anothers(engine):
             session.add(Mail(address=f"s{i}@example.org", name=f"Школа {i}", day=DAY.date(), next_attempt_at=DAY,
                              created_at=DAY, message_id=f"<{i}@example.org>"))
         session.commit()
-    token, ids = dispatch_service.claim(engine, DAY)
+    token, ids = mail_queue.claim(engine, DAY)
     assert len(ids) == 3
-    assert dispatch_service._held(engine, token, ids, DAY) == set(ids)  # still ours: lease renewed
+    assert mail_queue.still_held(engine, token, ids, DAY) == set(ids)  # still ours: lease renewed
     # This dispatcher waited past its lease (renewed at DAY); another one took the mails.
-    later = DAY + dispatch_service.LEASE + dt.timedelta(seconds=1)
-    other, taken = dispatch_service.claim(engine, later)
+    later = DAY + mail_queue.LEASE + dt.timedelta(seconds=1)
+    other, taken = mail_queue.claim(engine, later)
     assert taken == ids and other != token
-    assert dispatch_service._held(engine, token, ids, later) == set()
+    assert mail_queue.still_held(engine, token, ids, later) == set()
     with Session(engine) as session:  # and renewing did not take them back
         assert set(session.execute(select(Mail.claim)).scalars()) == {other}

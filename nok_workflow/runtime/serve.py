@@ -121,10 +121,10 @@ class Runtime:
             try:
                 state = ticket.outcome()
                 ok = state.is_completed()
-                why = "" if ok else why(state)
+                because = "" if ok else why(state)
             except Exception as exc:  # noqa: BLE001 - reported to the caller as the plan's failure
-                ok, why = False, failure_reason(exc)
-            yield json.dumps({"plan": plan_id, "ok": ok, "why": why}, ensure_ascii=False) + "\n"
+                ok, because = False, failure_reason(exc)
+            yield json.dumps({"plan": plan_id, "ok": ok, "why": because}, ensure_ascii=False) + "\n"
         done = threading.Event()
         result: list[Any] = []
 
