@@ -42,9 +42,20 @@ def now(override: str | None = None) -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def local_date(moment: dt.datetime, timezone: str) -> dt.date:
-    """The plan's own calendar day at ``moment``: deadlines and reminders live in it."""
-    return moment.astimezone(ZoneInfo(timezone)).date()
+def plan_time(moment: dt.datetime, timezone: str) -> dt.datetime:
+    """``moment`` on the plan's own clock (``timezone``: the plan's zone, `Plan.timezone`)."""
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def plan_day(moment: dt.datetime, timezone: str) -> dt.date:
+    """The plan's own calendar day at ``moment`` — «today» for the plan: its deadlines,
+    reminders, runs, letters and pages all count days in it. The one definition of it."""
+    return plan_time(moment, timezone).date()
+
+
+# The former name of plan_day, for the callers not yet moved to it (runtime/flows.py,
+# services/jobs/sweep.py).
+local_date = plan_day
 
 
 def parse_day(value: str, where: str) -> dt.date:

@@ -148,7 +148,7 @@ def _own_org(request: Request, who: Caller, plan_id: str, item: str, period: str
         plan, party = session.get(Plan, plan_id), session.get(Party, (plan_id, who.actor))
         if plan is None or party is None or party.kind != "organisation":
             return None
-        today = clock.local_date(c.now(), plan.timezone)
+        today = clock.plan_day(c.now(), plan.timezone)
         for org in (who.actor, None):
             try:
                 evidence_service.find_obligation(session, plan_id, item, period, org, today)

@@ -7,11 +7,11 @@ import base64
 import binascii
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from nok_workflow.clock import plan_time
 from nok_workflow.evidence_files import human_size
 from nok_workflow.web.auth import ctx
 from nok_workflow.web.pages import env, render
@@ -26,7 +26,7 @@ def _local_time(value: dt.datetime | None, timezone: str | None = None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     if timezone:
-        value = value.astimezone(ZoneInfo(timezone))
+        value = plan_time(value, timezone)
     return f"{value:%d.%m.%Y %H:%M}"
 
 

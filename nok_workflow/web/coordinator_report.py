@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.problems import InputError
 from nok_workflow.reports.chart import chart_svg
 from nok_workflow.reports.formats import FORMATS, file_name, render
@@ -54,7 +54,7 @@ def _quarters(request: Request, plan_id: str) -> tuple[list[tuple[int, int]], tu
     while (year, q) <= quarter_of(end):
         choices.append((year, q))
         year, q = (year, q + 1) if q < 4 else (year + 1, 1)
-    chosen = previous_quarter(local_date(c.now(), plan.timezone))
+    chosen = previous_quarter(plan_day(c.now(), plan.timezone))
     chosen = min(max(chosen, choices[0]), choices[-1])  # before or after the plan: its first or last
     return choices, chosen
 

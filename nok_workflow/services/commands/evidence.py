@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from nok_workflow import evidence_files
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import clean_number
 from nok_workflow.problems import InputError, Problem
@@ -180,7 +180,7 @@ def submit(engine: Engine, evidence_dir: Path | None, *, plan_id: str, item: str
     # The staged file's lock first, then the database's: see evidence_files.Staged.
     with staging as staged, write_session(engine) as session:
         plan_row = session.get(Plan, plan_id)
-        today = local_date(now, plan_row.timezone) if plan_row else now.date()
+        today = plan_day(now, plan_row.timezone) if plan_row else now.date()
         plan, item_row, ob = find_obligation(session, plan_id, item, period, org, today)
         if session.get(Party, (plan_id, by)) is None:
             raise _fail(f"«{by}» нет в справочнике плана «{plan_id}»")
@@ -241,7 +241,7 @@ def review(engine: Engine, *, evidence_id: int, accept: bool, reason: str | None
             item = session.get(Item, ob.item_id)
             queue_event(session, key=f"ev:{evidence.id}:rejected:{review_row.id}", plan_id=plan.id,
                         obligation_id=ob.id, kind="rejected", recipient=evidence.submitted_by,
-                        day=local_date(now, plan.timezone), now=now,
+                        day=plan_day(now, plan.timezone), now=now,
                         details={"item": item.key, "title": item.title, "reason": reason})
         _update_completion(session, plan, ob, now)
         audit.record(session, actor=by, action=f"evidence.{'accept' if accept else 'reject'}",
@@ -259,7 +259,7 @@ def waive(engine: Engine, *, plan_id: str, item: str, period: str | None, org: s
         raise _fail("снятие обязательства требует причины (--reason)")
     with write_session(engine) as session:
         plan_row = session.get(Plan, plan_id)
-        today = local_date(now, plan_row.timezone) if plan_row else now.date()
+        today = plan_day(now, plan_row.timezone) if plan_row else now.date()
         plan, item_row, ob = find_obligation(session, plan_id, item, period, org, today)
         if by != plan.coordinator:
             raise _fail(f"снять обязательство может только координатор плана ({plan.coordinator})")

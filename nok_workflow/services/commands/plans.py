@@ -22,7 +22,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.expand import ItemSpec, ObligationSpec, expand
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
@@ -290,7 +290,7 @@ def _tell_owners(session: Session, loaded: LoadedPlan, diff: PlanDiff, version: 
             for ref in owners_of.get(key) or removed_owners.get(key) or []:
                 for who in members.get(ref, [ref]) if ref.startswith("@") else [ref]:
                     mine.setdefault(who, {}).setdefault(kind, []).append(key)
-    day = local_date(now, plan.timezone)
+    day = plan_day(now, plan.timezone)
     labels = {"added": "новые пункты", "changed": "изменены", "removed": "исключены"}
     rows = []
     for who, kinds in mine.items():

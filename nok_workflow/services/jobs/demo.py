@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan import source
 from nok_workflow.plan.rollover import rollover_text
@@ -39,7 +39,7 @@ def make_demo(engine: Engine, now: dt.datetime, settings: Settings) -> str:
     """Load the demo plan (if it is not there yet); its id."""
     text = source.read_text(BUNDLED)
     bundled = validate_document(source.parse(text, str(BUNDLED))).plan
-    year = demo_year(bundled.period.start, local_date(now, bundled.timezone))
+    year = demo_year(bundled.period.start, plan_day(now, bundled.timezone))
     if year != bundled.period.start.year:
         text = rollover_text(text, str(BUNDLED), year).new_text
     text = as_demo(text)
@@ -97,7 +97,7 @@ def _record_evidence(engine: Engine, settings: Settings, plan_id: str, now: dt.d
     stay overdue."""
     with Session(engine) as session:
         timezone = session.get(Plan, plan_id).timezone
-        today = local_date(now, timezone)
+        today = plan_day(now, timezone)
         rows = session.execute(
             select(Item.identity, Item.key, Item.owners, Obligation.period, Obligation.org_id,
                    Obligation.opens, Obligation.due)

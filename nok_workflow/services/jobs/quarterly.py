@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.deadlines.periods import label as period_code
 from nok_workflow.evidence_files import PathSource
 from nok_workflow.files import write_atomically
@@ -88,7 +88,7 @@ def due_quarter(engine: Engine, plan_id: str, now: dt.datetime) -> Period | None
         plan = session.get(Plan, plan_id)
         if plan is None:
             return None
-        today = local_date(now, plan.timezone)
+        today = plan_day(now, plan.timezone)
         start = current_plan(engine, plan_id).loaded.compiled.plan.period.start
         year, q = quarter_of(today)
         for _ in range(2):  # this quarter (an early reporting item) or the one just closed
@@ -128,7 +128,7 @@ def issue(engine: Engine, settings: Settings, plan_id: str, period: Period, now:
         queued = session.execute(select(Outbox.id).where(Outbox.key == key)).first() is None
         outbox.queue_event(
             session, key=key, plan_id=plan_id, kind="report",
-            recipient=plan.coordinator, day=local_date(now, plan.timezone), now=now,
+            recipient=plan.coordinator, day=plan_day(now, plan.timezone), now=now,
             details={"title": f"Отчёт о выполнении плана за {period.label}", "quarter": period.code,
                      "files": [str(files[f].relative_to(settings.home)) for f in MAILED]})
         audit.record(session, actor="nok", action=ISSUED, plan_id=plan_id, at=now,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, exists, func, select, text
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.read.compiled_plans import current_plan
@@ -175,7 +175,7 @@ def cached(engine: Engine, plan_id: str, now: dt.datetime) -> Dashboard | None:
     if stamp is None:
         return None
     hit = _cache.get((str(engine.url), plan_id))
-    return hit[1] if hit is not None and hit[0] == (stamp, local_date(now, stamp[1])) else None
+    return hit[1] if hit is not None and hit[0] == (stamp, plan_day(now, stamp[1])) else None
 
 
 def dashboard(engine: Engine, plan_id: str, now: dt.datetime) -> Dashboard:
@@ -184,7 +184,7 @@ def dashboard(engine: Engine, plan_id: str, now: dt.datetime) -> Dashboard:
         stamp = _stamp(session, plan_id)
     if stamp is None:
         raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен")])
-    key = (stamp, local_date(now, stamp[1]))
+    key = (stamp, plan_day(now, stamp[1]))
     slot = (str(engine.url), plan_id)
     hit = _cache.get(slot)
     if hit is not None and hit[0] == key:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.source import parse
 from nok_workflow.plan.validate import validate_document
@@ -108,7 +108,7 @@ def list_obligations(engine: Engine, *, now: dt.datetime, plan_id: str | None = 
         owners = obligation_owners(ob.org_id, r.owners)
         if owner and owner not in owners and owner not in r.owners:
             continue
-        today = local_date(now, r.timezone)
+        today = plan_day(now, r.timezone)
         st = status_of(ObligationFact(ob.opens, ob.due, ob.state), ob.completed_on, today, 
                        policies.get((ob.plan_id, r.identity)) or policies[(ob.plan_id, "")])
         if not include_closed and st.status in ("done", "done_late", "cancelled", "waived"):

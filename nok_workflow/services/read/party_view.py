@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day, plan_time
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.services.read.links import expires_on
@@ -130,7 +129,7 @@ def plan_today(engine: Engine, plan_id: str, now: dt.datetime) -> dt.date:
     """The plan's own calendar day at `now` (UTC's for a plan that does not exist)."""
     with Session(engine) as session:
         timezone = session.execute(select(Plan.timezone).where(Plan.id == plan_id)).scalar()
-    return local_date(now, timezone or "UTC")
+    return plan_day(now, timezone or "UTC")
 
 
 def _mine(party_id: str, ob: Obligation, item: Item) -> bool:
@@ -230,14 +229,13 @@ def _uploads(session: Session, plan: Plan, obligation_ids: list[int]) -> dict[in
     submitters = {e.submitted_by for e in rows}
     names = dict(session.execute(select(Party.id, Party.name).where(
         Party.plan_id == plan.id, Party.id.in_(submitters))).all()) if submitters else {}
-    zone = ZoneInfo(plan.timezone)
     found: dict[int, list[Upload]] = {}
     for e in rows:
         review = reviews.get(e.id)
         at = e.submitted_at if e.submitted_at.tzinfo else e.submitted_at.replace(tzinfo=dt.UTC)
         found.setdefault(e.obligation_id, []).append(Upload(
             id=e.id, file_name=e.file_name if e.sha256 else None, size=e.size, url=e.url,
-            document_date=e.document_date, submitted_at=at.astimezone(zone),
+            document_date=e.document_date, submitted_at=plan_time(at, plan.timezone),
             submitted_by=names.get(e.submitted_by, e.submitted_by), review=e.review,
             reason=review.reason if review is not None and review.decision == "rejected" else None,
             comment=e.comment))

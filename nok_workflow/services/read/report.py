@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, select
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.reports.model import (
@@ -66,7 +66,7 @@ def build_report(engine: Engine, plan_id: str, period: Period, *, now: dt.dateti
             raise InputError([Problem("--plan", 0, 0, f"план «{plan_id}» не загружен (см. nok plan list)")])
         compiled = current_plan(engine, plan_id)
         source = compiled.loaded.compiled.plan
-        as_of = local_date(now, plan.timezone)
+        as_of = plan_day(now, plan.timezone)
         in_period = (ob.plan_id == plan_id, ob.due.between(period.start, period.end))
         counted = _count_columns(as_of)
 
