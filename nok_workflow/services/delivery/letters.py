@@ -8,20 +8,17 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlmodel import Session
 
 from nok_workflow.calendar.ics import calendar_from_events
 from nok_workflow.expand import obligation_owners
-from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.reports.formats import FORMATS
 from nok_workflow.services.read.calendar_feed import digest_events
 from nok_workflow.services.delivery.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import (
-    NO_ORG,
     Item,
     LinkRevision,
     Mail,
@@ -30,6 +27,7 @@ from nok_workflow.store.models import (
     Party,
     Plan,
 )
+from nok_workflow.store.owners import named_owner, owner_refs
 from nok_workflow.tokens import upload_link
 from notifiers import Attachment, Message
 from notifiers.render import render_digest
@@ -53,7 +51,7 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
     per person or unit among its item's owners (`late`). Other rows come back once.
     """
     org, late = aliased(Party), aliased(Party)
-    ref = _elements(Item.owners, session.get_bind().dialect.name)
+    ref = owner_refs(session.get_bind().dialect.name)
     # Plain columns, not ORM objects (a tenth of the cost); an item's own fields are read
     # once below, not with each of its thousands of rows.
     rows = session.execute(
@@ -66,9 +64,7 @@ def entries(session: Session, mail_ids: list[int], settings: Settings, key: byte
         .outerjoin(Obligation, Obligation.id == Outbox.obligation_id)
         .outerjoin(Item, Item.id == Obligation.item_id)
         .outerjoin(org, (org.plan_id == Outbox.plan_id) & (org.id == Obligation.org_id))
-        # as obligation_owners(): the item's people and units, not its «@group» of organisations
-        .outerjoin(ref, (Outbox.kind == "escalation") & (Obligation.org_id == NO_ORG)
-                   & ~ref.c.value.startswith(ALL_OF_GROUP))
+        .outerjoin(ref, (Outbox.kind == "escalation") & named_owner(ref))
         .outerjoin(late, (late.plan_id == Outbox.plan_id) & (late.id == ref.c.value))
         .where(Outbox.mail_id.in_(mail_ids)).order_by(Outbox.id, late.name)
     ).all()
@@ -131,14 +127,6 @@ def _report_files(home: Path, files: list[str]) -> tuple[tuple[str, str, bytes],
             fmt = FORMATS.get(path.suffix.lstrip("."))
             found.append((path.name, fmt.media_type if fmt else "application/octet-stream", path.read_bytes()))
     return tuple(found)
-
-
-def _elements(array: ColumnElement[Any], dialect: str) -> TableValuedAlias:
-    """The strings of a JSON array column as rows (`value`), joined to the row they belong
-    to: LATERAL on PostgreSQL; SQLite's json_each sees the tables left of it by itself."""
-    if dialect == "postgresql":
-        return func.json_array_elements_text(array).table_valued("value").lateral()
-    return func.json_each(array).table_valued("value")
 
 
 def build(mail: Mail, listed: list[Entry]) -> Message:
