@@ -11,17 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, func, or_, select
-from sqlmodel import Session
 
 from nok_workflow import clock, evidence_files
-from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError
 from nok_workflow.services.commands import accounts
 from nok_workflow.services.commands import evidence as evidence_service
 from nok_workflow.services.read.catalog import plans_overview
+from nok_workflow.services.read.obligations import evidence_plan, item_and_period, obligation_page
 from nok_workflow.status import LABELS
-from nok_workflow.store.models import NO_ORG, Account, Evidence, Item, Obligation, Party, Plan
 from nok_workflow.web import api_docs
 from nok_workflow.web.api_models import (
     EvidenceOut,
@@ -56,9 +53,7 @@ def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, D
     engine = ctx(request).engine
     if token.plan_id is not None:
         return Caller(token.actor, token.plan_id, (token.plan_id,))
-    with Session(engine) as session:
-        account = session.get(Account, token.actor)
-    if account is None or not account.active:
+    if not accounts.account_active(engine, token.actor):
         raise PageError(401, "Нужен API-токен", f"Учётная запись «{token.actor}», от имени которой выдан токен, "
                         "отключена или удалена.", "Попросите координатора выдать новый токен: nok token create.")
     return Caller(token.actor, None, tuple(accounts.coordinated_plans(engine, token.actor)))
@@ -115,47 +110,9 @@ def obligations(request: Request, who: Who,
         raise PageError(422, "Неизвестное состояние", f"«{status}» — нет такого состояния.",
                         "Допустимо: " + ", ".join(LABELS) + ".")
     plan_ids = [_plan_of(who, plan)] if plan or who.party_plan else list(who.plans)
-    engine = ctx(request).engine
-    with Session(engine) as session:
-        where = [Obligation.plan_id.in_(plan_ids)]
-        if who.party_plan is not None:
-            # Items are few (the obligations are many): whose people and units own which is read here.
-            owned = [i for i, owners in session.execute(select(Item.id, Item.owners).where(Item.plan_id.in_(plan_ids)))
-                     if who.actor in obligation_owners(NO_ORG, owners)]
-            where.append(or_(Obligation.org_id == who.actor,
-                             and_(Obligation.org_id == NO_ORG, Obligation.item_id.in_(owned))))
-        if status is not None:
-            where.append(Obligation.status == status)
-        total = session.execute(select(func.count()).select_from(Obligation).where(*where)).scalar_one()
-        rows = session.execute(
-            select(Obligation.id, Obligation.plan_id, Obligation.period, Obligation.org_id, Obligation.due,
-                   Obligation.status, Obligation.level, Obligation.completed_on, Item.key, Item.title, Item.results)
-            .join(Item, Item.id == Obligation.item_id).where(*where)
-            .order_by(Obligation.plan_id, Item.position, Obligation.due, Obligation.org_id, Obligation.id)
-            .limit(limit).offset(offset)).all()
-    return {"total": total, "limit": limit, "offset": offset, "obligations": [
-        {"id": r.id, "plan": r.plan_id, "item": r.key, "title": r.title, "period": r.period, "org": r.org_id or None,
-         "due": r.due.isoformat() if r.due else None, "status": r.status, "level": r.level,
-         "completed_on": r.completed_on.isoformat() if r.completed_on else None, "documents": r.results}
-        for r in rows]}
-
-
-def _own_org(request: Request, who: Caller, plan_id: str, item: str, period: str | None) -> str | None:
-    """An organisation's token need not name itself: its own obligation of the item, unless
-    only an obligation without organisation fits (the organisation is the item's owner)."""
-    c = ctx(request)
-    with Session(c.engine) as session:
-        plan, party = session.get(Plan, plan_id), session.get(Party, (plan_id, who.actor))
-        if plan is None or party is None or party.kind != "organisation":
-            return None
-        today = clock.plan_day(c.now(), plan.timezone)
-        for org in (who.actor, None):
-            try:
-                evidence_service.find_obligation(session, plan_id, item, period, org, today)
-                return org
-            except InputError:
-                continue
-    return who.actor  # neither fits: the service says why, about its own obligation
+    # A party's token: the obligations it answers for (an executor's own, an organisation's).
+    owner = who.actor if who.party_plan is not None else None
+    return obligation_page(ctx(request).engine, plan_ids, owner=owner, status=status, limit=limit, offset=offset)
 
 
 @v1.post("/evidence", status_code=201, summary="Передать документ", response_model=EvidenceOut,
@@ -183,17 +140,16 @@ def submit_evidence(
     if file is not None and file.size is not None and file.size > c.settings.evidence_max_bytes:
         raise too_large(c.settings.evidence_max_bytes)
     if org is None and who.party_plan is not None:
-        org = _own_org(request, who, plan_id, item, period)
+        # An organisation's token need not name itself.
+        org = evidence_service.own_org(c.engine, plan_id=plan_id, party_id=who.actor, item=item, period=period,
+                                       now=c.now())
     evidence = evidence_service.submit(
         c.engine, c.settings.evidence_dir, plan_id=plan_id, item=item, by=who.actor, now=c.now(),
         period=period, org=org, url=url or None, comment=comment,
         upload=evidence_files.StreamSource(file.file, file.filename or "", file.size) if file is not None else None,
         document_date=clock.parse_day(document_date, "document_date") if document_date else None,
         max_bytes=c.settings.evidence_max_bytes)
-    with Session(c.engine) as session:
-        key, ob_period = session.execute(
-            select(Item.key, Obligation.period).join(Obligation, Obligation.item_id == Item.id)
-            .where(Obligation.id == evidence.obligation_id)).one()
+    key, ob_period = item_and_period(c.engine, evidence.obligation_id)
     return {"id": evidence.id, "obligation": evidence.obligation_id, "item": key, "period": ob_period,
             "document_date": evidence.document_date.isoformat(), "sha256": evidence.sha256,
             "review": evidence.review, "run": c.trigger(plan_id, c.simulated())}
@@ -206,9 +162,7 @@ def review_evidence(request: Request, who: Who, evidence_id: int, body: ReviewIn
     загрузивший узнает причину из ближайшей сводки."""
     _coordinator_only(who)
     c = ctx(request)
-    with Session(c.engine) as session:
-        plan_id = session.execute(select(Obligation.plan_id).join(Evidence, Evidence.obligation_id == Obligation.id)
-                                  .where(Evidence.id == evidence_id)).scalar()
+    plan_id = evidence_plan(c.engine, evidence_id)
     if plan_id not in who.plans:
         raise PageError(404, f"документ №{evidence_id} не найден", "Такого документа нет в планах этого токена.",
                         "Список документов: nok evidence list.")
@@ -226,8 +180,7 @@ def waive(request: Request, who: Who, body: WaiveIn) -> dict:
     plan_id = _plan_of(who, body.plan)
     ob = evidence_service.waive(c.engine, plan_id=plan_id, item=body.item, period=body.period or None,
                                 org=body.org or None, reason=body.reason, by=who.actor, now=c.now())
-    with Session(c.engine) as session:
-        key = session.execute(select(Item.key).where(Item.id == ob.item_id)).scalar_one()
+    key, _ = item_and_period(c.engine, ob.id)
     return {"obligation": ob.id, "item": key, "period": ob.period, "state": ob.state,
             "run": c.trigger(plan_id, c.simulated())}
 

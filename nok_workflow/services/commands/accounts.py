@@ -74,6 +74,13 @@ def any_account(engine: Engine) -> bool:
         return session.execute(select(Account.login).where(Account.active).limit(1)).first() is not None
 
 
+def account_active(engine: Engine, login: str) -> bool:
+    """Whether `login` is an account that may still act (a coordinator's API token names it)."""
+    with Session(engine) as session:
+        account = session.get(Account, login)
+        return account is not None and account.active
+
+
 def verify_password(engine: Engine, login: str, password: str) -> Account | None:
     with Session(engine) as session:
         account = session.get(Account, login.strip().lower())

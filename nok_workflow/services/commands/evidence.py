@@ -85,6 +85,25 @@ def find_obligation(session: Session, plan_id: str, item_ref: str, period: str |
     return plan, item, chosen[0]
 
 
+def own_org(engine: Engine, *, plan_id: str, party_id: str, item: str, period: str | None,
+            now: dt.datetime) -> str | None:
+    """The organisation of an organisation's upload that names none: its own obligation of
+    the item, unless only an obligation without organisation fits (the organisation is the
+    item's owner). None for a party that is not an organisation of the plan."""
+    with Session(engine) as session:
+        plan, party = session.get(Plan, plan_id), session.get(Party, (plan_id, party_id))
+        if plan is None or party is None or party.kind != "organisation":
+            return None
+        today = plan_day(now, plan.timezone)
+        for org in (party_id, None):
+            try:
+                find_obligation(session, plan_id, item, period, org, today)
+                return org
+            except InputError:
+                continue
+    return party_id  # neither fits: submit says why, about its own obligation
+
+
 def _default_period(key: str, candidates: list[Obligation], today: dt.date) -> Obligation:
     """Without --period: the earliest obligation still open whose window has opened — an
     overdue quarter before the current one, never a quarter not yet due."""

@@ -1,4 +1,5 @@
-"""Obligations with their computed status, for `nok status` (and later the dashboard)."""
+"""Obligations with their computed status, for `nok status`; a page of them as the API
+gives it, with what an API answer names (an obligation's item and period, an evidence's plan)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from nok_workflow.store.models import (
     Plan,
     PlanVersion,
 )
+from nok_workflow.store.owners import owned_by
 
 
 def policy_json(policy: Policy) -> dict[str, Any]:
@@ -124,3 +126,43 @@ def list_obligations(engine: Engine, *, now: dt.datetime, plan_id: str | None = 
             "evidence": r.evidence, "results": r.results, "reason": ob.state_reason,
         })
     return result
+
+
+def obligation_page(engine: Engine, plan_ids: list[str], *, owner: str | None = None, status: str | None = None,
+                    limit: int, offset: int) -> dict[str, Any]:
+    """A page of the plans' obligations as the API lists them, with the status the plan's
+    last run left; only those `owner` answers for when given (an executor's token)."""
+    where = [Obligation.plan_id.in_(plan_ids)]
+    if owner is not None:
+        where.append(owned_by(owner, engine.dialect.name, plan_ids))
+    if status is not None:
+        where.append(Obligation.status == status)
+    with Session(engine) as session:
+        total = session.execute(select(func.count()).select_from(Obligation).where(*where)).scalar_one()
+        rows = session.execute(
+            select(Obligation.id, Obligation.plan_id, Obligation.period, Obligation.org_id, Obligation.due,
+                   Obligation.status, Obligation.level, Obligation.completed_on, Item.key, Item.title, Item.results)
+            .join(Item, Item.id == Obligation.item_id).where(*where)
+            .order_by(Obligation.plan_id, Item.position, Obligation.due, Obligation.org_id, Obligation.id)
+            .limit(limit).offset(offset)).all()
+    return {"total": total, "limit": limit, "offset": offset, "obligations": [
+        {"id": r.id, "plan": r.plan_id, "item": r.key, "title": r.title, "period": r.period, "org": r.org_id or None,
+         "due": r.due.isoformat() if r.due else None, "status": r.status, "level": r.level,
+         "completed_on": r.completed_on.isoformat() if r.completed_on else None, "documents": r.results}
+        for r in rows]}
+
+
+def item_and_period(engine: Engine, obligation_id: int) -> tuple[str, str]:
+    """An obligation's item number (its key) and period, as an answer names them."""
+    with Session(engine) as session:
+        key, period = session.execute(
+            select(Item.key, Obligation.period).join(Obligation, Obligation.item_id == Item.id)
+            .where(Obligation.id == obligation_id)).one()
+        return key, period
+
+
+def evidence_plan(engine: Engine, evidence_id: int) -> str | None:
+    """The plan an evidence row belongs to (None: no such row)."""
+    with Session(engine) as session:
+        return session.execute(select(Obligation.plan_id).join(Evidence, Evidence.obligation_id == Obligation.id)
+                               .where(Evidence.id == evidence_id)).scalar()
