@@ -97,6 +97,12 @@ def quarter_of(day: dt.date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
 
+def previous_quarter(today: dt.date) -> tuple[int, int]:
+    """The last closed quarter: the one a report is written for."""
+    year, q = quarter_of(today)
+    return (year, q - 1) if q > 1 else (year - 1, 4)
+
+
 class Counts(Model):
     total: int = Field(description="Обязательств со сроком в периоде")
     on_time: int = 0

@@ -10,13 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
-from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nok_workflow import clock
 from nok_workflow.problems import InputError
-from nok_workflow.store.models import Plan
+from nok_workflow.services.read.catalog import plan_ids
 from nok_workflow.tokens import run_token
 from nok_workflow.web import api, calendar, coordinator, executor, signin
 from nok_workflow.web.auth import SignInRequired
@@ -68,14 +66,9 @@ def create_app(context: WebContext) -> FastAPI:
         return error_response(request, PageError(422, "Форма заполнена неверно",
                                                  f"Проверьте поля: {fields}.", "Исправьте и отправьте ещё раз."))
 
-    def plan_ids() -> set[str]:
-        # Not plans_overview: its counts group every obligation of the store.
-        with Session(context.engine) as session:
-            return set(session.execute(select(Plan.id)).scalars())
-
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "plans": len(plan_ids()), **context.runtime()}
+        return {"status": "ok", "plans": len(plan_ids(context.engine)), **context.runtime()}
 
     @app.post("/api/plans/{plan_id}/run", status_code=202)
     def run(request: Request, plan_id: str, now: str | None = None) -> dict[str, str]:
@@ -86,7 +79,7 @@ def create_app(context: WebContext) -> FastAPI:
         if not hmac.compare_digest(sent.encode(), run_token(context.key).encode()):
             raise PageError(403, "Запрос отклонён", "Запуск плана могут запросить только команды nok этого "
                             "хранилища.")
-        if plan_id not in plan_ids():
+        if plan_id not in plan_ids(context.engine):
             raise PageError(404, f"план «{plan_id}» не загружен")
         moment = None
         if now is not None:

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
 from nok_workflow.services.commands import accounts
 from nok_workflow.services.commands.audit import audit_parts, events
-from nok_workflow.services.read.dashboard import cached, dashboard, party_names, plan_cards
+from nok_workflow.services.read.dashboard import cached, dashboard, plan_cards, plan_party_names
 from nok_workflow.store.models import Account
 from nok_workflow.web import coordinator_calendar, coordinator_plans, coordinator_report, coordinator_review
 from nok_workflow.web.auth import coordinator, ctx, require_plan
@@ -79,8 +78,7 @@ def plan_audit(request: Request, plan_id: str, account: Annotated[Account, Depen
     # One more than a page: whether a next page exists, without counting the whole log.
     rows = events(c.engine, plan_id=plan_id, limit=AUDIT_PAGE + 1, offset=(page_no - 1) * AUDIT_PAGE,
                   newest_first=True)
-    with Session(c.engine) as session:
-        names = party_names(session, plan_id, {e.actor for e in rows})
+    names = plan_party_names(c.engine, plan_id, {e.actor for e in rows})
     shown = []
     for e in rows[:AUDIT_PAGE]:
         what, who, parts = audit_parts({"action": e.action, "actor": e.actor, "details": e.details})

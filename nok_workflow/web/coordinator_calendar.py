@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from nok_workflow.services.commands import feeds
-from nok_workflow.services.read.dashboard import dashboard, party_names
+from nok_workflow.services.read.dashboard import dashboard, plan_party_names
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import done, page
@@ -25,8 +24,7 @@ CALENDAR_NAME = "со страницы плана"
 def _page(request: Request, plan_id: str, **extra: object) -> Response:
     c = ctx(request)
     live = [f for f in feeds.listed(c.engine, plan_id) if f.revoked_at is None]
-    with Session(c.engine) as session:
-        names = party_names(session, plan_id, {f.party_id for f in live if f.party_id} | {f.created_by for f in live})
+    names = plan_party_names(c.engine, plan_id, {f.party_id for f in live if f.party_id} | {f.created_by for f in live})
     response = page(request, "coord_calendar.html", d=dashboard(c.engine, plan_id, c.now()), tab="calendar",
                     feeds=live, names=names, **extra)
     response.headers["Cache-Control"] = "no-store"  # it may show an address that is a key

@@ -10,10 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
-from sqlmodel import Session
 
-from nok_workflow.clock import plan_day
 from nok_workflow.problems import InputError
 from nok_workflow.reports.chart import chart_svg
 from nok_workflow.reports.formats import FORMATS, file_name, render
@@ -22,41 +19,17 @@ from nok_workflow.reports.model import (
     ROMAN,
     Period,
     parse_quarter,
-    quarter_of,
     report_period,
 )
-from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.services.read.dashboard import dashboard
-from nok_workflow.services.jobs.quarterly import previous_quarter
-from nok_workflow.services.read.report import build_report
-from nok_workflow.store.models import Account, Obligation
+from nok_workflow.services.read.report import build_report, report_quarters
+from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import page
 from nok_workflow.web.pages import PageError, not_found
 
 router = APIRouter()
 BAD_QUARTER = "Неверный квартал"
-
-
-def _quarters(request: Request, plan_id: str) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    """The quarters to choose from (the plan's period, and any deadline beyond it, like
-    «до 5 января» of the year after) and the one shown first: the last closed quarter,
-    the one a report is written for."""
-    c = ctx(request)
-    plan = current_plan(c.engine, plan_id).loaded.compiled.plan
-    with Session(c.engine) as session:
-        first_due, last_due = session.execute(select(func.min(Obligation.due), func.max(Obligation.due))
-                                              .where(Obligation.plan_id == plan_id)).one()
-    start = min(d for d in (plan.period.start, first_due) if d)
-    end = max(d for d in (plan.period.end, last_due) if d)
-    year, q = quarter_of(start)
-    choices = []
-    while (year, q) <= quarter_of(end):
-        choices.append((year, q))
-        year, q = (year, q + 1) if q < 4 else (year + 1, 1)
-    chosen = previous_quarter(plan_day(c.now(), plan.timezone))
-    chosen = min(max(chosen, choices[0]), choices[-1])  # before or after the plan: its first or last
-    return choices, chosen
 
 
 def _asked(quarter: str | None) -> tuple[int, int] | None:
@@ -86,7 +59,7 @@ def report_page(request: Request, plan_id: str, account: Annotated[Account, Depe
     require_plan(request, account, plan_id)
     c = ctx(request)
     d = dashboard(c.engine, plan_id, c.now())
-    choices, chosen = _quarters(request, plan_id)
+    choices, chosen = report_quarters(c.engine, plan_id, c.now())
     extra: dict[str, object] = {}
     try:
         chosen = _asked(quarter) or chosen
@@ -112,7 +85,7 @@ def report_file(request: Request, plan_id: str, fmt: str, account: Annotated[Acc
     if fmt not in FORMATS:
         raise not_found()
     c = ctx(request)
-    asked = _asked(quarter) or _quarters(request, plan_id)[1]
+    asked = _asked(quarter) or report_quarters(c.engine, plan_id, c.now())[1]
     built = build_report(c.engine, plan_id, report_period(*asked, ytd), now=c.now(), base_url=c.settings.base_url)
     # Always a download: an HTML report must never render as a page of this site.
     return Response(render(built, fmt), media_type=FORMATS[fmt].media_type, headers={

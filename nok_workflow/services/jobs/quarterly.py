@@ -24,6 +24,7 @@ from nok_workflow.evidence_files import PathSource
 from nok_workflow.files import write_atomically
 from nok_workflow.reports.formats import FORMATS, file_name, render
 from nok_workflow.reports.model import Period, Report, quarter_of, report_period
+from nok_workflow.reports.model import previous_quarter  # noqa: F401 - runtime/flows.py names it from here
 from nok_workflow.services.commands import audit, evidence
 from nok_workflow.services.delivery import outbox
 from nok_workflow.services.read.compiled_plans import current_plan
@@ -43,11 +44,6 @@ class Issued:
     files: dict[str, Path]
     evidence_id: int | None  # the reporting item's document, when the plan has one
     queued: bool  # a new digest entry for the coordinator (False: it was queued before)
-
-
-def previous_quarter(today: dt.date) -> tuple[int, int]:
-    year, q = quarter_of(today)
-    return (year, q - 1) if q > 1 else (year - 1, 4)
 
 
 def _reporting_obligation(session: Session, plan_id: str, period: Period) -> Obligation | None:

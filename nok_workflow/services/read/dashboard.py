@@ -276,6 +276,14 @@ def party_names(session: Session, plan_id: str, ids: set[str]) -> dict[str, str]
                                                                    Party.id.in_(sorted(ids)))).all())
 
 
+def plan_party_names(engine: Engine, plan_id: str, ids: set[str]) -> dict[str, str]:
+    """party_names for a page: the names of who acted (audit) or subscribed (calendars)."""
+    if not ids:
+        return {}
+    with Session(engine) as session:
+        return party_names(session, plan_id, ids)
+
+
 def _failed_mail(session: Session, plan_id: str) -> tuple[list[FailedMail], int]:
     """Digests that failed or wait for a retry and list something of this plan."""
     of_plan = exists(select(Outbox.id).where(Outbox.mail_id == Mail.id, Outbox.plan_id == plan_id))

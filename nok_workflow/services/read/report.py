@@ -31,6 +31,8 @@ from nok_workflow.reports.model import (
     item_status,
     outcome,
     OUTCOME_WORDS,
+    previous_quarter,
+    quarter_of,
 )
 from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.services.read.party_view import period_label
@@ -38,6 +40,26 @@ from nok_workflow.store.models import NO_ORG, Evidence, Item, Obligation, Party,
 
 ob = Obligation
 _GONE = ob.state.in_(("waived", "cancelled"))
+
+
+def report_quarters(engine: Engine, plan_id: str, now: dt.datetime) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """The quarters a report can be made for (the plan's period, and any deadline beyond it,
+    like «до 5 января» of the year after) and the one shown first: the last closed quarter,
+    the one a report is written for."""
+    plan = current_plan(engine, plan_id).loaded.compiled.plan
+    with Session(engine) as session:
+        first_due, last_due = session.execute(select(func.min(Obligation.due), func.max(Obligation.due))
+                                              .where(Obligation.plan_id == plan_id)).one()
+    start = min(d for d in (plan.period.start, first_due) if d)
+    end = max(d for d in (plan.period.end, last_due) if d)
+    year, q = quarter_of(start)
+    choices = []
+    while (year, q) <= quarter_of(end):
+        choices.append((year, q))
+        year, q = (year, q + 1) if q < 4 else (year + 1, 1)
+    chosen = previous_quarter(plan_day(now, plan.timezone))
+    chosen = min(max(chosen, choices[0]), choices[-1])  # before or after the plan: its first or last
+    return choices, chosen
 
 
 def _count_columns(as_of: dt.date) -> tuple[Any, ...]:
