@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import Request
 
 from nok_workflow.services.commands import accounts
-from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import Account, ApiToken
 from nok_workflow.web.context import WebContext
 from nok_workflow.web.pages import PageError
@@ -21,19 +20,10 @@ class SignInRequired(Exception):
     """Not signed in: pages redirect to the sign-in page, the API answers 401."""
 
 
-# A busy page reloaded by many tabs need not ask the store for the same session each time:
-# the answer is reused until this process writes (a sign-out, a new password) or
-# SESSION_RECHECK seconds pass (a new password set by `nok user password` elsewhere).
-SESSION_RECHECK = 5.0
-
-
 def current_account(request: Request) -> Account | None:
     if not hasattr(request.state, "account"):
         c = ctx(request)
-        token = request.cookies.get(SESSION_COOKIE)
-        found = remembered(("session", str(c.engine.url), token), SESSION_RECHECK,
-                           lambda: accounts.session_until(c.engine, token, c.now())) if token else None
-        request.state.account = found[0] if found and c.now() < found[1] else None
+        request.state.account = accounts.signed_in(c.engine, request.cookies.get(SESSION_COOKIE), c.now())
     return request.state.account
 
 
@@ -50,9 +40,7 @@ def require_plan(request: Request, account: Account, plan_id: str) -> None:
     were not there."""
     from nok_workflow.web.pages import not_found
 
-    engine = ctx(request).engine
-    if not remembered(("coordinates", str(engine.url), account.login, plan_id), 1.0,
-                      lambda: accounts.coordinates(engine, account.login, plan_id)):
+    if not accounts.coordinates_recently(ctx(request).engine, account.login, plan_id):
         raise not_found()
 
 

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
-
 from nok_workflow import clock
 from nok_workflow.settings import Settings
+from nok_workflow.store import Engine  # handed to the services; pages open no session
 
 
 @dataclass

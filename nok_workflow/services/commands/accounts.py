@@ -14,6 +14,7 @@ from sqlmodel import Session
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.commands import audit
 from nok_workflow.store.db import write_session
+from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import Account, ApiToken, LoginLink, Party, Plan, WebSession
 from nok_workflow.tokens import digest, new_token
 
@@ -121,6 +122,19 @@ def session_until(engine: Engine, token: str | None, now: dt.datetime) -> tuple[
         return row[0], row[1]
 
 
+# A busy page reloaded by many tabs need not ask the store for the same session each time:
+# the answer is reused until this process writes (a sign-out, a new password) or
+# SESSION_RECHECK seconds pass (a new password set by `nok user password` elsewhere).
+SESSION_RECHECK = 5.0
+
+
+def signed_in(engine: Engine, token: str | None, now: dt.datetime) -> Account | None:
+    """The account a session cookie signs in at `now`, as every page view asks it."""
+    found = remembered(("session", str(engine.url), token), SESSION_RECHECK,
+                       lambda: session_until(engine, token, now)) if token else None
+    return found[0] if found and now < found[1] else None
+
+
 def end_session(engine: Engine, token: str | None) -> None:
     if token:
         with write_session(engine) as session:
@@ -157,6 +171,13 @@ def coordinates(engine: Engine, login: str, plan_id: str) -> bool:
     """Whether `login` coordinates the plan (asked on every page view: plain SQL, built once)."""
     with engine.connect() as conn:
         return conn.execute(_COORDINATES, {"plan": plan_id, "login": login}).first() is not None
+
+
+def coordinates_recently(engine: Engine, login: str, plan_id: str) -> bool:
+    """`coordinates`, reused for a second while this process writes nothing (every page of a
+    plan asks it)."""
+    return remembered(("coordinates", str(engine.url), login, plan_id), 1.0,
+                      lambda: coordinates(engine, login, plan_id))
 
 
 def coordinated_plans(engine: Engine, login: str) -> list[str]:
