@@ -35,10 +35,6 @@ def plan_coordinator(engine: Engine, plan: str | None) -> str | None:
     """Who acts by default in a plan's audit entries: its coordinator (None: no such plan)."""
     if plan is None:
         return None
-    from sqlmodel import Session
+    from nok_workflow.services.read.catalog import plan_coordinator as coordinator
 
-    from nok_workflow.store.models import Plan
-
-    with Session(engine) as session:
-        found = session.get(Plan, plan)
-        return found.coordinator if found else None
+    return coordinator(engine, plan)

@@ -102,16 +102,13 @@ def ical(
     force: bool = typer.Option(False, "--force", help="Перезаписать существующий файл"),
 ) -> None:
     """Записать календарь сроков плана (или исполнителя, организации в нём) в файл .ics."""
-    from sqlmodel import Session
-
     from nok_workflow.files import write_atomically
     from nok_workflow.services.read import calendar_feed
     from nok_workflow.services.commands import feeds
     from nok_workflow.tokens import secret
 
     engine, settings = context.engine(), context.settings()
-    with Session(engine) as session:
-        party = feeds.check_scope(session, plan_id=plan, owner=owner, org=org)
+    party = feeds.resolve_scope(engine, plan_id=plan, owner=owner, org=org)
     feed = calendar_feed.build(engine, calendar_feed.Scope(plan, party), base_url=settings.base_url,
                                key=secret(settings.home))
     write_atomically(output, feed.body, force=force)

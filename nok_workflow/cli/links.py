@@ -18,16 +18,11 @@ def revoke(
     now: str | None = context.NOW_OPTION,
 ) -> None:
     """Отозвать личную ссылку (например, письмо переслали не тому): старая перестанет действовать."""
-    from sqlmodel import Session
-
     from nok_workflow.services.commands.links import revoke as revoke_link
-    from nok_workflow.store.models import Plan
 
     engine = context.engine()
     if by is None:
-        with Session(engine) as session:
-            found = session.get(Plan, plan)
-            by = found.coordinator if found else "nok"  # an unknown plan: the service says so
+        by = context.plan_coordinator(engine, plan) or "nok"  # an unknown plan: the service says so
     revision = revoke_link(engine, plan_id=plan, party_id=party, by=by, now=context.now(now))
     console.print(f"Ссылка «{party}» в плане «{plan}» отозвана (редакция {revision}): прежняя ссылка больше "
                   "не действует, новая придёт в следующем письме-сводке.", markup=False)

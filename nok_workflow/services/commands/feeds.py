@@ -55,6 +55,12 @@ def check_scope(session: Session, *, plan_id: str | None, owner: str | None, org
     return party_id
 
 
+def resolve_scope(engine: Engine, *, plan_id: str | None, owner: str | None, org: str | None) -> str | None:
+    """check_scope for a calendar written to a file (`nok feed ical`): no subscription made."""
+    with Session(engine) as session:
+        return check_scope(session, plan_id=plan_id, owner=owner, org=org)
+
+
 def create(engine: Engine, *, name: str, plan_id: str | None, owner: str | None, org: str | None, by: str,
            now: dt.datetime) -> tuple[CalendarFeed, str]:
     """A new subscription and its token (returned once; only its hash is kept)."""

@@ -32,6 +32,13 @@ def plan_ids(engine: Engine) -> set[str]:
         return set(session.execute(select(Plan.id)).scalars())
 
 
+def plan_coordinator(engine: Engine, plan_id: str) -> str | None:
+    """The plan's coordinator, who acts by default in its audit entries (None: no such plan)."""
+    with Session(engine) as session:
+        plan = session.get(Plan, plan_id)
+        return plan.coordinator if plan else None
+
+
 def plan_history(engine: Engine, plan_id: str) -> list[dict[str, Any]]:
     with Session(engine) as session:
         rows = session.execute(select(PlanVersion).where(PlanVersion.plan_id == plan_id)
