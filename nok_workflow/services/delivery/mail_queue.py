@@ -8,11 +8,11 @@ import datetime as dt
 import secrets as random
 from collections import defaultdict
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, text, update
 from sqlmodel import Session
 
+from nok_workflow.clock import plan_time
 from nok_workflow.services.delivery.letters import new_message_id
 from nok_workflow.store.db import write_connection, write_session
 from nok_workflow.store.models import Mail, Outbox, Party, Plan
@@ -64,7 +64,7 @@ def assemble(engine: Engine, now: dt.datetime, mail_from: str = "", report: Disp
                 continue
             local = local_now.get(timezone)
             if local is None:
-                local = local_now[timezone] = now.astimezone(ZoneInfo(timezone))
+                local = local_now[timezone] = plan_time(now, timezone)  # its .date() is the plan's day
             if day >= local.date() and local.hour < hour:
                 # Before the plan's hour: wait for the day's run, so it is one digest.
                 if report is not None:
