@@ -53,11 +53,6 @@ def plan_day(moment: dt.datetime, timezone: str) -> dt.date:
     return plan_time(moment, timezone).date()
 
 
-# The former name of plan_day, for the callers not yet moved to it (runtime/flows.py,
-# services/jobs/sweep.py).
-local_date = plan_day
-
-
 def parse_day(value: str, where: str) -> dt.date:
     """A document's date as people write it: ГГГГ-ММ-ДД or ДД.ММ.ГГГГ (the CLI and the API)."""
     text = value.strip()

@@ -24,11 +24,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
 from nok_workflow import clock
-from nok_workflow.clock import local_date
-from nok_workflow.reports.model import parse_quarter, report_period
+from nok_workflow.clock import plan_day
+from nok_workflow.reports.model import parse_quarter, previous_quarter, report_period
 from nok_workflow.runtime.engine import store_engine
 from nok_workflow.services.delivery.dispatch import dispatch
-from nok_workflow.services.jobs import plan_run, quarterly
+from nok_workflow.services.jobs import plan_run
 from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.settings import Settings
 from notifiers import from_settings
@@ -110,7 +110,7 @@ def quarterly_report_flow(plan_id: str, quarter: str | None = None, now: str | N
     files in NOK_HOME/reports, the reporting item's document, the coordinator's digest."""
     moment, engine = clock.now(now), store_engine()
     timezone = current_plan(engine, plan_id).loaded.compiled.plan.timezone
-    year, q = parse_quarter(quarter) if quarter else quarterly.previous_quarter(local_date(moment, timezone))
+    year, q = parse_quarter(quarter) if quarter else previous_quarter(plan_day(moment, timezone))
     issued = plan_run.report(engine, Settings(), plan_id, report_period(year, q), moment)
     t = issued.report.totals
     lines = [f"# Отчёт о выполнении плана за {issued.period.label}", "",

@@ -24,7 +24,6 @@ from nok_workflow.evidence_files import PathSource
 from nok_workflow.files import write_atomically
 from nok_workflow.reports.formats import FORMATS, file_name, render
 from nok_workflow.reports.model import Period, Report, quarter_of, report_period
-from nok_workflow.reports.model import previous_quarter  # noqa: F401 - runtime/flows.py names it from here
 from nok_workflow.services.commands import audit, evidence
 from nok_workflow.services.delivery import outbox
 from nok_workflow.services.read.compiled_plans import current_plan

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from nok_workflow.clock import local_date
+from nok_workflow.clock import plan_day
 from nok_workflow.deadlines.workdays import is_working_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import clean_number
@@ -74,7 +74,7 @@ class PlanContext:
     parties: dict[str, dict[str, Any]]
 
     def today(self, now: dt.datetime) -> dt.date:
-        return local_date(now, self.timezone)
+        return plan_day(now, self.timezone)
 
 
 @dataclass
@@ -102,7 +102,7 @@ def prepare(engine: Engine, plan_id: str, now: dt.datetime | None = None, allow_
         if plan is None:
             raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен")])
         if now is not None:
-            plan.last_run_on = _run_day(plan, local_date(now, plan.timezone), allow_past)
+            plan.last_run_on = _run_day(plan, plan_day(now, plan.timezone), allow_past)
         refresh_relative(session, plan_id, now)
     # The steps' seeks are planned by the table's statistics: after a load or the runs before
     # this one changed a tenth of it, refreshed first (store/statistics.py).
@@ -155,7 +155,7 @@ def check_run_day(engine: Engine, plan_id: str, now: dt.datetime, allow_past: bo
     with Session(engine) as session:
         plan = session.get(Plan, plan_id)
         if plan is not None:
-            _run_day(plan, local_date(now, plan.timezone), allow_past)
+            _run_day(plan, plan_day(now, plan.timezone), allow_past)
 
 
 def _run_day(plan: Plan, today: dt.date, allow_past: bool) -> dt.date:
