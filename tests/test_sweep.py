@@ -11,7 +11,8 @@ from sqlmodel import Session
 from nok_workflow.services import plans, sweep
 from nok_workflow.services.evidence import Upload, submit
 from nok_workflow.store.models import Item, Obligation, Outbox
-from tests.conftest import MINIMAL_PLAN, PLANS
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
 
 ORENBURG = "orenburg-raion-2024"
 
