@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from tests.badinput import assert_refused, nok, snapshot
-from tests.conftest import PLANS
+from tests.support.badinput import assert_refused, nok, snapshot
+from tests.support.paths import PLANS
 
 PLAN = "orenburg-raion-2024"
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.badinput import assert_refused, nok, snapshot
-from tests.conftest import PLANS
-from tests.test_evidence_intake import PDF_BYTES, bomb, docx_bytes, docx_package, ole_bytes, zip_bytes
+from tests.support.badinput import assert_refused, nok, snapshot
+from tests.support.paths import PLANS
+from tests.support.documents import PDF_BYTES, bomb, docx_bytes, docx_package, ole_bytes, zip_bytes
 
 PLAN = "orenburg-raion-2024"
 MB = 1024 * 1024

@@ -20,7 +20,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from tests.badinput import assert_refused, nok, snapshot
+from tests.support.badinput import assert_refused, nok, snapshot
 
 ACCEPTED = "импорт понимает .docx и текст"
 OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pytest
 
 from nok_workflow.plan.source import MAX_DEPTH, MAX_FILE_BYTES
-from tests.badinput import assert_refused, nok, snapshot
-from tests.conftest import MINIMAL_PLAN
+from tests.support.badinput import assert_refused, nok, snapshot
+from tests.support.plans import MINIMAL_PLAN
 
 FILE = "FILE"  # stands for the bad file's path in the expected messages
 

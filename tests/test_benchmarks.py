@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.figures import BEGIN, END, Section, markdown, write_into
-from tests.conftest import PG_ADMIN, _postgres_or_skip
+from tests.support.postgres import PG_ADMIN, postgres_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def test_the_generated_part_is_replaced_and_what_people_wrote_stays(tmp_path: Pa
 
 
 def test_every_benchmark_runs_small(tmp_path: Path) -> None:
-    _postgres_or_skip().dispose()  # both backends, as the real run; CI fails without PostgreSQL
+    postgres_or_skip().dispose()  # both backends, as the real run; CI fails without PostgreSQL
     out = tmp_path / "bench.md"
     doc_before = (ROOT / "docs" / "benchmarks.md").read_bytes()
     args = [sys.executable, "-m", "benchmarks", "--size", "small", "--out", str(out), "--postgres", PG_ADMIN]

@@ -36,7 +36,9 @@ from nok_workflow.services.commands.evidence import submit, waive
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import NO_ORG, Item, Obligation, Party, StoreMeta
 from nok_workflow.tokens import upload_link
-from tests.conftest import PG_ADMIN, PLANS, ROOT, postgres_database, run_nok
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS, ROOT
+from tests.support.postgres import PG_ADMIN, postgres_database
 
 BASE = "https://nok.example.org"
 KEY = b"k" * 32

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import PLANS, run_nok
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
 
 
 def test_deadline_json_contract():

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.conftest import PLANS, run_nok
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
 
 YS = "yuzhno-sakhalinsk-2014-2016"
 

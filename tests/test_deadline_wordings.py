@@ -233,7 +233,7 @@ def test_corpus_wording(plan, case):
 def test_a_plans_after_period_working_days_sets_po_itogam(write_plan):
     from nok_workflow.plan.describe import describe, interpretation_text
     from nok_workflow.plan.validate import load_plan
-    from tests.conftest import MINIMAL_PLAN
+    from tests.support.plans import MINIMAL_PLAN
 
     text = MINIMAL_PLAN.replace("deadline: Январь", "deadline: по итогам квартала")
     default = load_plan(write_plan(text, "default.yaml"))

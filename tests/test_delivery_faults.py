@@ -19,42 +19,27 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from benchmarks.region import region_plan
 from nok_workflow.services.delivery import dispatch as dispatch_service
 from nok_workflow.services.delivery import mail_queue
-from nok_workflow.services.commands import plans
-from nok_workflow.services.jobs import plan_run
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import Mail
 from nok_workflow.text import plural
 from notifiers.email import EmailNotifier
-from tests.conftest import ROOT, run_nok
-from tests.test_mail import Handler, smtp  # noqa: F401 - smtp: the real SMTP server fixture
-from tests.test_serve import free_port
+from tests.support.cli import run_nok
+from tests.support.mail import Handler
+from tests.support.paths import ROOT
+from tests.support.region import DAY, REGION, region_store
+from tests.support.serve import free_port
 
-REGION = "region-2025"
-DAY = dt.datetime(2025, 3, 28, 4, tzinfo=dt.UTC)  # 09:00 in the plan's zone: every school has a reminder
 CONNECTIONS = 4
 TRIALS = int(os.environ.get("NOK_FAULT_TRIALS", "2"))
-
-
-def region_store(engine, tmp_path: Path, schools: int = 500) -> int:
-    """A region of `schools` schools swept on DAY: one digest per school (and two more) ready."""
-    path = tmp_path / "region.yaml"
-    path.write_text(region_plan(schools, items=2), encoding="utf-8")
-    plans.load(engine, path, actor=None, now=DAY - dt.timedelta(days=1))
-    plan_run.steps(engine, REGION, DAY)
-    mail_queue.assemble(engine, DAY, "nok@example.org")
-    with Session(engine) as session:
-        return session.execute(select(func.count()).select_from(Mail)).scalar_one()
 
 
 def mail_statuses(engine) -> Counter:

@@ -21,8 +21,8 @@ from nok_workflow.store.models import Evidence, Item, Obligation, Party, Plan, P
 from nok_workflow.tokens import upload_link
 from nok_workflow.web.app import create_app
 from nok_workflow.web.context import WebContext
-from tests.conftest import PLANS
-from tests.test_serve import get, kill_group, start_serve
+from tests.support.paths import PLANS
+from tests.support.serve import get, kill_group, start_serve
 
 NOW = dt.datetime(2026, 11, 24, 5, tzinfo=dt.UTC)  # 10:00 in Orenburg
 KEY = b"k" * 32

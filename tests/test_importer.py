@@ -20,7 +20,8 @@ from nok_workflow.importer.similar import probably_same
 from nok_workflow.plan.compiled import deadline_text
 from nok_workflow.plan.validate import load_plan
 from nok_workflow.problems import InputError
-from tests.conftest import PLANS, SEEDS, run_nok
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS, SEEDS
 
 CASES = {
     # checked plan: (seed, year given on import, column order of the seed's table)

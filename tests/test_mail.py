@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import email
 import os
@@ -12,10 +11,8 @@ import ssl
 import subprocess
 import sys
 import threading
-from email.header import decode_header, make_header
 from pathlib import Path
 
-import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlmodel import Session
@@ -29,51 +26,12 @@ from nok_workflow.services.delivery.outbox import retry, undeliverable
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import Mail
 from notifiers.email import EmailNotifier
-from tests.conftest import MINIMAL_PLAN, PLANS, ROOT
-from tests.test_serve import free_port
+from tests.support.mail import Handler, settings_for, subject
+from tests.support.paths import PLANS, ROOT
+from tests.support.plans import MINIMAL_PLAN
+from tests.support.serve import free_port
 
 ORENBURG = "orenburg-raion-2024"
-
-
-class Handler:
-    """Collects messages; `script` gives an answer per DATA (default 250), `delay` slows it."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-        self.script: list[str] = []
-        self.delay = 0.0
-        self.on_data = None
-        self.refuse_rcpt: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802
-        if address in self.refuse_rcpt:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        answer = self.script.pop(0) if self.script else "250 2.0.0 Ok: queued"
-        if answer.startswith("250"):
-            self.messages.append(email.message_from_bytes(envelope.content))
-            if self.on_data:
-                self.on_data()
-        return answer
-
-
-@pytest.fixture
-def smtp():
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
-
-
-def settings_for(tmp_path: Path, port: int, **extra) -> Settings:
-    return Settings(home=tmp_path / ".nok", smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=2,
-                    mail_from="НОК <nok@example.org>", base_url="https://nok.example.org", **extra)
 
 
 def at(day: str, hour: int = 5) -> dt.datetime:
@@ -84,10 +42,6 @@ def run_day(engine, settings: Settings, plan_id: str, day: str, hour: int = 5):
     now = at(day, hour)
     plan_run.steps(engine, plan_id, now)
     return dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, now)
-
-
-def subject(message) -> str:
-    return str(make_header(decode_header(message["Subject"])))
 
 
 def text_of(message) -> str:

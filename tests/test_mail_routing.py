@@ -15,8 +15,8 @@ from notifiers.routing import RoutingNotifier, kept_local
 from nok_workflow.services.delivery import dispatch as dispatch_service
 from nok_workflow.services.jobs.demo import make_demo
 from nok_workflow.settings import Settings
-from tests.test_mail import settings_for, smtp  # noqa: F401 - smtp: the real SMTP server fixture
-from tests.test_serve import free_port
+from tests.support.mail import settings_for
+from tests.support.serve import free_port
 
 
 def message(n: int, address: str) -> Message:

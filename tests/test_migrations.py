@@ -26,9 +26,9 @@ def test_concurrent_first_commands_on_a_fresh_store_all_succeed(tmp_path):
     (advisory lock / SQLite write lock); none fails half-way through creating tables."""
     import threading
 
-    from tests.conftest import _postgres_or_skip, postgres_database
+    from tests.support.postgres import postgres_database, postgres_or_skip
 
-    admin = _postgres_or_skip()
+    admin = postgres_or_skip()
     with postgres_database(admin, "nok_fresh") as (_, pg_url):
         urls = [pg_url, f"sqlite:///{tmp_path / 'fresh.db'}"]
         for url in urls:

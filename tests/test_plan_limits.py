@@ -18,7 +18,8 @@ from nok_workflow.plan import source
 from nok_workflow.plan.source import MAX_ALIAS_NODES, MAX_DEPTH, MAX_NODES, parse
 from nok_workflow.plan.validate import load_plan, validate_document
 from nok_workflow.problems import InputError
-from tests.conftest import MINIMAL_PLAN, run_nok
+from tests.support.cli import run_nok
+from tests.support.plans import MINIMAL_PLAN
 
 SLOW = 15.0  # seconds: far above what these take, far below a hang
 

@@ -10,7 +10,7 @@ import pytest
 
 from nok_workflow.plan.schema_export import schema_json
 from nok_workflow.plan.source import load
-from tests.conftest import PLANS
+from tests.support.paths import PLANS
 
 PLAN_FILES = sorted(PLANS.glob("*.yaml"))
 

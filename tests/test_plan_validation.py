@@ -8,7 +8,8 @@ import pytest
 
 from nok_workflow.plan.validate import load_plan
 from nok_workflow.problems import InputError
-from tests.conftest import MINIMAL_PLAN, run_nok
+from tests.support.cli import run_nok
+from tests.support.plans import MINIMAL_PLAN
 
 
 def problems_of(path) -> list[str]:

@@ -18,7 +18,7 @@ from docx.shared import Cm
 
 from nok_workflow.reports.docx_file import MAIN_HEADS, ORGANISATIONS_MAX, render
 from nok_workflow.reports.model import OUTCOME_WORDS, Counts, PartyLine, Report
-from tests.reports_fixture import ARTIFACTS, EXPECTED_Q4, office_pdfs, seed_reports
+from tests.support.reports import ARTIFACTS, EXPECTED_Q4, office_pdfs, seed_reports
 
 STATUS, DONE, DOCUMENTS, LATE = (MAIN_HEADS.index(h) for h in ("Статус", "Дата выполнения", "Документы",
                                                                "Просрочка, дн."))

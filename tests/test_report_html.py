@@ -1,5 +1,5 @@
 """The HTML report as a reader gets it: every item's official status (the simulated autumn of
-tests/reports_fixture.py), the totals, the documents' links, nothing fetched from anywhere,
+tests/support/reports.py), the totals, the documents' links, nothing fetched from anywhere,
 every value escaped; then opened in Chromium — a screenshot kept in tests/artifacts/reports/
 to be looked at, and a print to PDF: A4 landscape, the table's header on every page."""
 
@@ -15,14 +15,8 @@ import pytest
 from nok_workflow.reports import html_file
 from nok_workflow.reports.chart import COLOURS
 from nok_workflow.reports.model import OUTCOME_WORDS, Counts, Report
-from tests.conftest import ROOT
-from tests.reports_fixture import (
-    ARTIFACTS,
-    BASE,
-    EXPECTED_Q4,
-    ORENBURG,
-    seed_reports,
-)
+from tests.support.paths import ROOT
+from tests.support.reports import ARTIFACTS, BASE, EXPECTED_Q4, ORENBURG, seed_reports
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCUMENTS = {"I.2": "Протокол №2.pdf", "II.1": "Анкетирование, итоги.pdf", "II.4": "Отчёт оператора.pdf"}

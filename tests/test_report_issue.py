@@ -22,9 +22,9 @@ from nok_workflow.services.read.report import build_report
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import AuditEvent, Evidence, Item, Obligation, Outbox
 from notifiers.email import EmailNotifier
-from tests.conftest import PLANS, run_nok
-from tests.reports_fixture import BASE, EXPECTED_Q4, ORENBURG, YUZHNO, at, orenburg_q4
-from tests.test_mail import smtp, subject  # noqa: F401 - the SMTP server fixture
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
+from tests.support.reports import BASE, EXPECTED_Q4, ORENBURG, YUZHNO, at, orenburg_q4
 
 SEEDS = {"gorod-2018": "2018-01-01T09:00+03:00", "informing-2026": "2026-01-12T09:00+03:00",
          ORENBURG: "2024-09-17T09:00+05:00", YUZHNO: "2014-09-01T09:00+11:00"}

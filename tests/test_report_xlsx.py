@@ -24,7 +24,7 @@ from nok_workflow.reports.xlsx_file import (
     TINTS,
     render,
 )
-from tests.reports_fixture import BASE, EXPECTED_Q4, office_pdfs, seed_reports
+from tests.support.reports import BASE, EXPECTED_Q4, office_pdfs, seed_reports
 
 KINDS = list(OUTCOME_WORDS)
 

@@ -16,7 +16,8 @@ from nok_workflow.plan import source
 from nok_workflow.plan.rollover import Change, RolloverResult, rollover_text
 from nok_workflow.plan.validate import LoadedPlan, load_plan, validate_document
 from nok_workflow.problems import InputError
-from tests.conftest import MINIMAL_PLAN, PLANS
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
 
 BUNDLED = sorted(PLANS.glob("*.yaml"))
 

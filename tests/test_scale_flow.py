@@ -15,27 +15,10 @@ from pathlib import Path
 
 import yaml
 
-PLAN_ID = "scale-2025"
+from tests.support.plans import SCHOOL_PLAN_ID as PLAN_ID
+from tests.support.plans import school_plan
+
 DAY = "2025-03-28"
-
-
-def school_plan(schools: int) -> str:
-    """One plan: a department's own item, a quarterly item for every school, a monthly one."""
-    plan = {
-        "id": PLAN_ID, "title": "План для проверки масштаба", "period": 2025, "timezone": "Asia/Yekaterinburg",
-        "coordinator": "uo",
-        "directory": [{"id": "uo", "name": "Управление образования", "email": "uo@example.org"}],
-        "groups": [{"id": "oo", "name": "Образовательные организации", "escalates_to": "uo"}],
-        "organisations": [{"id": f"school-{i:03d}", "name": f"Школа № {i}", "group": "oo",
-                           "email": f"school{i}@example.org"} for i in range(1, schools + 1)],
-        "sections": [{"number": "1.", "title": "Мероприятия", "items": [
-            {"number": "1", "title": "Приказ управления", "deadline": "Март", "owners": ["uo"]},
-            {"number": "2", "title": "Отчёт школы", "deadline": "Ежеквартально", "owners": ["@oo"],
-             "depends_on": ["1.1"]},
-            {"number": "3", "title": "Мониторинг сайта", "deadline": "ежемесячно", "owners": ["@oo"]},
-        ]}],
-    }
-    return yaml.safe_dump(plan, allow_unicode=True, sort_keys=False)
 
 
 def run_with_schools(schools: int, home: Path, monkeypatch) -> tuple[object, dict[str, dict]]:
@@ -66,7 +49,7 @@ def run_with_schools(schools: int, home: Path, monkeypatch) -> tuple[object, dic
 
 def recorded_inputs(state) -> dict[str, set[str]]:
     """Step name → the names of its inputs, as Prefect's server recorded the task runs."""
-    from tests.test_flows import settled_task_runs
+    from tests.support.prefect import settled_task_runs
 
     runs = settled_task_runs(state.state_details.flow_run_id)
     return {r.name.rsplit("-", 1)[0]: set(r.task_inputs) for r in runs if not r.name.startswith("Подготовка")}

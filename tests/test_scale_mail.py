@@ -27,8 +27,8 @@ from nok_workflow.settings import Settings
 from nok_workflow.store.models import Mail
 from notifiers import Attachment, Message
 from notifiers.email import EmailNotifier
-from tests.test_delivery_faults import DAY, region_store
-from tests.test_mail import Handler, smtp  # noqa: F401 - smtp: the real SMTP server fixture
+from tests.support.region import DAY, region_store
+from tests.support.mail import Handler
 
 
 def mime_classes(message: Message, sender: str) -> bytes:

@@ -24,9 +24,10 @@ from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
 from nok_workflow.store.models import Item, Obligation
-from tests.conftest import PG_ADMIN, ROOT, _postgres_or_skip
-from tests.test_mail import Handler
-from tests.test_serve import free_port
+from tests.support.paths import ROOT
+from tests.support.postgres import PG_ADMIN, postgres_or_skip
+from tests.support.mail import Handler
+from tests.support.serve import free_port
 
 BIN = Path(sys.executable).parent
 PLAN = "orenburg-raion-2024"
@@ -103,7 +104,7 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path):
-    admin = _postgres_or_skip()
+    admin = postgres_or_skip()
     suffix = uuid.uuid4().hex[:8]
     store_db, prefect_db = f"nok_store_{suffix}", f"nok_prefect_{suffix}"
     handler = Handler()

@@ -11,26 +11,10 @@ import os
 import socket
 import time
 
-from tests.conftest import run_nok
-from tests.test_serve import children, get, kill_group, start_serve
+from tests.support.cli import importtime_nok, run_nok
+from tests.support.serve import children, get, kill_group, start_serve
 
 NOW = "2024-10-08T09:00+05:00"
-
-
-def imported(stderr: str) -> set[str]:
-    """The top-level packages a `python -X importtime` run imported."""
-    return {line.split("|")[-1].strip().split(".")[0] for line in stderr.splitlines()
-            if line.startswith("import time:") and "|" in line}
-
-
-def importtime_nok(*args: str, env: dict) -> tuple[int, str, set[str]]:
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "nok_workflow.cli", *args],
-                          capture_output=True, text=True, env={**env, "COLUMNS": "200"}, timeout=120)
-    messages = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("import time:"))
-    return proc.returncode, proc.stdout + messages, imported(proc.stderr)
 
 
 def test_sweep_goes_through_the_running_serve_without_prefect_here(tmp_path):

@@ -10,9 +10,9 @@ import os
 import pytest
 
 from nok_workflow.store import db
-from tests.conftest import run_nok
-from tests.test_scale_serve import importtime_nok
-from tests.test_serve import get, kill_group, start_serve
+from tests.support.cli import run_nok
+from tests.support.cli import importtime_nok
+from tests.support.serve import get, kill_group, start_serve
 
 SUBMIT = ("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1", "--by", "sovet",
           "--document-date", "17.09.2024")
@@ -55,9 +55,9 @@ def empty_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    from tests.conftest import _postgres_or_skip, postgres_database
+    from tests.support.postgres import postgres_database, postgres_or_skip
 
-    admin = _postgres_or_skip()
+    admin = postgres_or_skip()
     with postgres_database(admin, "nok_old") as (_, url):
         yield url
     admin.dispose()

@@ -11,7 +11,7 @@ import pytest
 
 from nok_workflow.plan.describe import describe
 from nok_workflow.plan.validate import load_plan
-from tests.conftest import PLANS, SEEDS
+from tests.support.paths import PLANS, SEEDS
 
 SEED_OF = {
     "gorod-2018.yaml": "000_7e7f63a8ee2e07d3.txt",

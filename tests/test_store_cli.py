@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from tests.conftest import MINIMAL_PLAN, PLANS, run_nok
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
 
 
 @pytest.fixture

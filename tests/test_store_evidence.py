@@ -12,7 +12,8 @@ from nok_workflow.services.commands import plans
 from nok_workflow.services.commands.audit import events
 from nok_workflow.services.commands.evidence import Upload, list_evidence, review, submit, waive
 from nok_workflow.services.read.obligations import list_obligations
-from tests.conftest import MINIMAL_PLAN, PLANS
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
 
 PDF = b"%PDF-1.4\n% protocol\n"
 

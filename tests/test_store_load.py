@@ -21,7 +21,8 @@ from nok_workflow.store.models import (
     Plan,
     PlanVersion,
 )
-from tests.conftest import MINIMAL_PLAN, PLANS
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
 
 NOW = dt.datetime(2024, 9, 20, 9, tzinfo=dt.UTC)
 SEED_FILES = sorted(PLANS.glob("*.yaml"))

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from nok_workflow.services.commands import plans
 from nok_workflow.services.jobs import plan_run, sweep
 from nok_workflow.store.statistics import analyze_if_stale
-from tests.test_scale_flow import PLAN_ID, school_plan
+from tests.support.plans import SCHOOL_PLAN_ID as PLAN_ID, school_plan
 
 LOADED = dt.datetime(2025, 3, 1, 5, tzinfo=dt.UTC)
 

@@ -12,7 +12,8 @@ from nok_workflow.services.commands import plans
 from nok_workflow.services.jobs import plan_run, sweep
 from nok_workflow.services.commands.evidence import Upload, submit
 from nok_workflow.store.models import Item, Obligation, Outbox
-from tests.conftest import MINIMAL_PLAN, PLANS
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
 
 ORENBURG = "orenburg-raion-2024"
 

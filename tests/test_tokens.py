@@ -70,7 +70,7 @@ def test_a_key_readable_by_others_is_repaired_to_0600(tmp_path, monkeypatch, cap
 
 
 def test_cli_with_a_short_secret_fails_cleanly(tmp_path):
-    from tests.conftest import run_nok
+    from tests.support.cli import run_nok
 
     result = run_nok("outbox", "dispatch", env={"NOK_HOME": str(tmp_path / ".nok"), "NOK_DATABASE_URL": "",
                                                 "NOK_SECRET": "12345"})

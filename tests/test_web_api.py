@@ -17,8 +17,10 @@ from nok_workflow.services.commands import accounts
 from nok_workflow.services.read.obligations import list_obligations
 from nok_workflow.services.commands.plans import load
 from nok_workflow.store.models import AuditEvent, Evidence, Obligation, Review
-from tests.conftest import MINIMAL_PLAN, PLANS, run_nok
-from tests.webapp import MOMENT, NOW, RAN, client
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
+from tests.support.plans import MINIMAL_PLAN
+from tests.support.web import MOMENT, NOW, RAN, client
 
 ORENBURG = PLANS / "orenburg-raion-2024.yaml"
 PLAN = "orenburg-raion-2024"

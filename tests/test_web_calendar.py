@@ -18,8 +18,8 @@ from nok_workflow.services.commands import feeds
 from nok_workflow.services.commands.plans import load
 from nok_workflow.tokens import upload_token
 from nok_workflow.web.security import HEADERS
-from tests.conftest import PLANS
-from tests.webapp import KEY, MOMENT, client
+from tests.support.paths import PLANS
+from tests.support.web import KEY, MOMENT, client
 
 ORENBURG = "orenburg-raion-2024"
 BASE_URL = "http://calendar.example.org"

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 from nok_workflow.services.commands import feeds
 from nok_workflow.store.models import AuditEvent, CalendarFeed
 from nok_workflow.tokens import upload_link
-from tests.test_web_coordinator import PLAN, orenburg, sign_in
-from tests.webapp import KEY, client
+from tests.support.web import PLAN, orenburg, sign_in
+from tests.support.web import KEY, client
 
 ADDRESS = re.compile(r'id="calendar-url"[^>]*value="(http://[^"]+/ical/[^"]+\.ics)"')
 

@@ -17,17 +17,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from nok_workflow.services.commands import accounts, evidence, plans
-from nok_workflow.services.jobs import plan_run
 from nok_workflow.services.read import health
+from nok_workflow.services.jobs import plan_run
 from nok_workflow.store.db import connect
 from nok_workflow.store.models import AuditEvent, Evidence, Mail, Obligation, Outbox, Plan, Review
 from nok_workflow.web import signin
-from tests.conftest import MINIMAL_PLAN, PLANS, ROOT
-from tests.webapp import MOMENT, client
+from tests.support.paths import ROOT
+from tests.support.plans import MINIMAL_PLAN
+from tests.support.web import MOMENT, ORENBURG, PASSWORD, PLAN, client, orenburg, sign_in
 
-ORENBURG = PLANS / "orenburg-raion-2024.yaml"
-PLAN = "orenburg-raion-2024"
-PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -52,29 +50,6 @@ def sqlite_engine(tmp_path):
 
 
 
-
-
-def sign_in(app, login: str = "uo", password: str = PASSWORD) -> TestClient:
-    c = client(app)
-    c.get("/login")
-    response = c.post("/login", data={"login": login, "password": password, "csrf": c.cookies["nok_csrf"]},
-                      follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/", response.text
-    return c
-
-
-def orenburg(engine, folder: Path | None = None, *, swept: bool = True, email_: str | None = None) -> None:
-    """The Оренбург plan, swept at NOW, and its coordinator «uo»; with `folder`, in a copy that
-    requires every document to be reviewed."""
-    path = ORENBURG
-    if folder is not None:
-        path = folder / "orenburg-review.yaml"
-        path.write_text(ORENBURG.read_text(encoding="utf-8").replace(
-            "coordinator: uo\n", "coordinator: uo\nreview_required: true\n", 1), encoding="utf-8")
-    plans.load(engine, path, actor=None, now=MOMENT)
-    if swept:
-        plan_run.steps(engine, PLAN, MOMENT)
-    accounts.add(engine, login="uo", name="Управление образования", email=email_, password=PASSWORD, now=MOMENT)
 
 
 def submit(app, engine, item: str = "II.1", by: str = "operator", name: str = "Анкеты родителей.pdf") -> Evidence:

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_nok
-from tests.test_serve import free_port, get, kill_group
+from tests.support.cli import run_nok
+from tests.support.paths import ROOT
+from tests.support.serve import free_port, get, kill_group
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -27,8 +27,9 @@ from nok_workflow.services.commands.plans import load
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import NO_ORG, AuditEvent, Evidence, Item, Obligation, Plan
 from nok_workflow.tokens import upload_token
-from tests.conftest import PLANS, run_nok
-from tests.webapp import KEY, MOMENT
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
+from tests.support.web import KEY, MOMENT
 
 ORENBURG = "orenburg-raion-2024"
 SCHOOLS = "shkoly-2024"

@@ -16,9 +16,9 @@ from PIL import Image
 
 from nok_workflow.reports.chart import COLOURS
 from nok_workflow.store.db import connect
-from tests.conftest import ROOT
-from tests.test_web_coordinator import PLAN, orenburg, sign_in
-from tests.webapp import client
+from tests.support.paths import ROOT
+from tests.support.web import PLAN, orenburg, sign_in
+from tests.support.web import client
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 CHART = re.compile(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')

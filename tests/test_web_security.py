@@ -15,8 +15,9 @@ from nok_workflow.services.read import links
 from nok_workflow.services.commands.plans import load
 from nok_workflow.store.models import AuditEvent
 from nok_workflow.tokens import run_token, upload_link, upload_token, upload_token_valid
-from tests.conftest import PLANS, run_nok
-from tests.webapp import KEY, MOMENT, client
+from tests.support.cli import run_nok
+from tests.support.paths import PLANS
+from tests.support.web import KEY, MOMENT, client
 
 ORENBURG = PLANS / "orenburg-raion-2024.yaml"
 

@@ -19,7 +19,7 @@ from nok_workflow.services.commands import evidence, plans
 from nok_workflow.services.jobs import plan_run
 from nok_workflow.services.commands.evidence import Upload
 from nok_workflow.services.read.report import build_report
-from tests.conftest import PLANS
+from tests.support.paths import PLANS, ROOT
 
 ORENBURG = "orenburg-raion-2024"
 YUZHNO = "yuzhno-sakhalinsk-2014-2016"
@@ -94,7 +94,7 @@ def seed_reports(work: Path) -> dict[str, Report]:
 def write_example(folder: Path) -> list[Path]:
     """The example in docs/: the Оренбург 2024 Q4 report after the simulated autumn, every format.
 
-        .venv/bin/python -m tests.reports_fixture docs/examples
+        .venv/bin/python -m tests.support.reports docs/examples
     """
     import tempfile
 
@@ -121,7 +121,7 @@ if __name__ == "__main__":
         print(path)
 
 
-ARTIFACTS = Path(__file__).parent / "artifacts" / "reports"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 
 
 def office_pdfs(files: dict[str, bytes], suffix: str, work: Path, *, package: str, dpi: int) -> dict[str, Path]:
