@@ -51,6 +51,11 @@ def pytest_unconfigure(config):
         shutil.rmtree(home, ignore_errors=True)
 
 
+# The modules of the longest single tests (docs/testing.md), handed out first, longest first.
+LONGEST = ("test_scale_out.py", "test_benchmarks.py", "test_web_e2e.py", "test_scale_serve.py", "test_report_issue.py",
+           "test_readme.py", "test_serve.py")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     """Every test of Prefect's harness goes to one worker (one harness, ~20 s to start, for all
@@ -62,7 +67,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("prefect-harness"))
         elif "browser" in names:
             item.add_marker(pytest.mark.xdist_group("chromium"))
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: else as collected
+    def order(item) -> tuple[bool, int]:  # stable sort: else as collected
+        module = item.path.name
+        return item.get_closest_marker("slow") is None, LONGEST.index(module) if module in LONGEST else len(LONGEST)
+
+    items.sort(key=order)
 
 
 @pytest.fixture(autouse=True)
