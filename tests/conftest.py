@@ -1,13 +1,97 @@
-"""Shared fixtures only; the helpers the tests share are in tests/support/."""
+"""Shared fixtures only; the helpers the tests share are in tests/support/.
+
+The suite runs on pytest-xdist workers (docs/testing.md): what is expensive to start is made
+once per worker — Prefect's test harness, Chromium, the migrated PostgreSQL template, the
+LibreOffice profile — and the tests that need the harness all go to one worker.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.support.postgres import postgres_database, postgres_or_skip
 from tests.support.web import NOW, make_app
+
+
+# --- the worker process --------------------------------------------------------------------
+
+_PREFECT_HOME: list[str] = []
+
+
+def pytest_configure(config):
+    """Each pytest process (each xdist worker) gets a PREFECT_HOME of its own, before any test
+    module imports Prefect: the Prefect API that `nok serve` runs inside itself keeps its
+    SQLite database there, and two workers' servers on one file would lock each other out.
+
+    The project's modules are compiled once, up front (by the process that starts the
+    workers): the suite starts ~1,500 `nok` processes, and where PYTHONDONTWRITEBYTECODE is
+    set each of them would compile the sources again (~0.15 s of CPU apiece). For the same
+    reason pytest keeps the test modules it rewrites (else each worker rewrites them all)."""
+    home = tempfile.mkdtemp(prefix=f"nok-tests-prefect-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    os.environ["PREFECT_HOME"] = home
+    _PREFECT_HOME.append(home)
+    sys.dont_write_bytecode = False
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        import compileall
+
+        from tests.support.paths import ROOT
+
+        for package in ("nok_workflow", "flows", "notifiers", "benchmarks"):
+            compileall.compile_dir(ROOT / package, quiet=1)
+
+
+def pytest_unconfigure(config):
+    for home in _PREFECT_HOME:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# The modules of the longest single tests (docs/testing.md), handed out first, longest first.
+LONGEST = ("test_scale_out.py", "test_benchmarks.py", "test_web_e2e.py", "test_scale_serve.py", "test_report_issue.py",
+           "test_readme.py", "test_serve.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """Every test of Prefect's harness goes to one worker (one harness, ~20 s to start, for all
+    of them); so do the tests of one Chromium. Then the slow tests come first, so that the
+    long ones do not start last and hold the run up alone (xdist hands tests out in order)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "harness" in names:
+            item.add_marker(pytest.mark.xdist_group("prefect-harness"))
+        elif "browser" in names:
+            item.add_marker(pytest.mark.xdist_group("chromium"))
+    def order(item) -> tuple[bool, int]:  # stable sort: else as collected
+        module = item.path.name
+        return item.get_closest_marker("slow") is None, LONGEST.index(module) if module in LONGEST else len(LONGEST)
+
+    items.sort(key=order)
+
+
+@pytest.fixture(autouse=True)
+def _cpu_first_for_timed_tests(request):
+    """A test marked `timing` asserts a bound on wall time: it (and the processes it starts)
+    gets the CPU before the other workers' tests, as when it ran alone. Raising a priority
+    needs root (CI's case); elsewhere the test runs as it is."""
+    if request.node.get_closest_marker("timing") is None:
+        yield
+        return
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, before - 10)
+    except PermissionError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
 @pytest.fixture
@@ -63,6 +147,56 @@ def engine(db_url):
     engine = connect(db_url)
     yield engine
     engine.dispose()
+
+
+# --- Chromium, LibreOffice -------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium per worker (Playwright's sync API), for the tests through `browser`.
+
+    Between its calls, Playwright's sync API marks its event loop as the thread's running
+    loop, and asyncio.run() then refuses to start (the mail dispatch uses it). So the loop
+    is marked only while a page test runs, as it would be inside `with sync_playwright()`."""
+    import asyncio
+
+    from tests.support.browser import CHROMIUM, LAUNCH_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} не найден: установите Chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        loop = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
+            yield launched, loop
+        finally:
+            asyncio.events._set_running_loop(loop)
+            launched.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The worker's Chromium; each test opens contexts (or pages) of its own, closed after it."""
+    import asyncio
+
+    launched, loop = chromium
+    asyncio.events._set_running_loop(loop)
+    try:
+        yield launched
+        for context in launched.contexts:
+            context.close()
+    finally:
+        asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def office_profile(tmp_path_factory) -> Path:
+    """The worker's LibreOffice user profile: made by its first conversion, reused by the next
+    (a profile is not shared between workers: two soffice on one profile fail)."""
+    return tmp_path_factory.mktemp("lo-profile")
 
 
 # --- the web app, mail -----------------------------------------------------------------------

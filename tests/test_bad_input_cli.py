@@ -10,6 +10,8 @@ import pytest
 from tests.support.badinput import assert_refused, nok, snapshot
 from tests.support.paths import PLANS
 
+pytestmark = pytest.mark.slow  # every case runs the real `nok` in a process
+
 PLAN = "orenburg-raion-2024"
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.badinput import assert_refused, nok, snapshot
-from tests.support.paths import PLANS
 from tests.support.documents import PDF_BYTES, bomb, docx_bytes, docx_package, ole_bytes, zip_bytes
+from tests.support.paths import PLANS
+
+pytestmark = pytest.mark.slow  # every case runs the real `nok` in a process
 
 PLAN = "orenburg-raion-2024"
 MB = 1024 * 1024

@@ -22,6 +22,8 @@ import pytest
 
 from tests.support.badinput import assert_refused, nok, snapshot
 
+pytestmark = pytest.mark.slow  # every case runs the real `nok` in a process
+
 ACCEPTED = "импорт понимает .docx и текст"
 OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 WORD_TEMPLATE = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"

@@ -18,6 +18,8 @@ from nok_workflow.plan.source import MAX_DEPTH, MAX_FILE_BYTES
 from tests.support.badinput import assert_refused, nok, snapshot
 from tests.support.plans import MINIMAL_PLAN
 
+pytestmark = pytest.mark.slow  # every case runs the real `nok` in a process
+
 FILE = "FILE"  # stands for the bad file's path in the expected messages
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.figures import BEGIN, END, Section, markdown, write_into
 from tests.support.postgres import PG_ADMIN, postgres_or_skip
 
@@ -34,6 +36,7 @@ def test_the_generated_part_is_replaced_and_what_people_wrote_stays(tmp_path: Pa
     assert not list(tmp_path.glob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_every_benchmark_runs_small(tmp_path: Path) -> None:
     postgres_or_skip().dispose()  # both backends, as the real run; CI fails without PostgreSQL
     out = tmp_path / "bench.md"

@@ -245,6 +245,7 @@ def ical_js(*paths: Path) -> list[dict]:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_ical_js_check_fails_on_a_broken_file(tmp_path):
     """The ical.js check is real: a malformed calendar makes it fail with the parser's message."""
     bad = write(tmp_path, b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nno colon here\r\nEND:VCALENDAR\r\n", "bad.ics")
@@ -281,6 +282,7 @@ def test_seed_plan_feed_holds_exactly_its_dated_obligations(engine, plan_id):
         assert unescape(props["SUMMARY"]) == f"{key} {title}" + (f" — {names[org]}" if org else "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plan_id", list(SEEDS))
 def test_seed_plan_feed_reads_the_same_in_three_parsers(engine, plan_id, tmp_path):
     """Python clients, recurrence expansion and Thunderbird's ical.js all see the same events."""
@@ -612,6 +614,7 @@ II_4_OWN = ("title: Заседание общественного совета �
              "        reminders: {days_before: [7], hour: 15}\n"))
 
 
+@pytest.mark.slow
 def test_calendar_reminders_become_alarms(engine, tmp_path):
     """With `reminders: {calendar: true}` the phone rings on the reminder days at the plan's hour."""
     plans.load(engine, plan_copy(tmp_path, ORENBURG, CALENDAR_ON, II_4_OWN), actor=None, now=at(SEEDS[ORENBURG]))
@@ -718,6 +721,7 @@ def test_direct_serialiser_matches_icalendar_on_any_text(summary, description, s
     assert ics.event_bytes(d) == ics.icalendar_event_bytes(d)
 
 
+@pytest.mark.slow
 def test_commas_and_semicolons_are_escaped_and_round_trip(engine, tmp_path):
     """Russian text full of commas and semicolons comes out in the client exactly as in the plan."""
     load_seed(engine, YUZHNO)
@@ -741,6 +745,7 @@ def test_commas_and_semicolons_are_escaped_and_round_trip(engine, tmp_path):
     assert any("Документ: " in d and "; " in d.split("Документ: ", 1)[1].split("\n")[0] for d in descriptions)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("plan_id", "zone"), [(ORENBURG, "Asia/Yekaterinburg"), (YUZHNO, "Asia/Sakhalin")])
 def test_calendar_header(engine, tmp_path, plan_id, zone):
     """A published feed, not an invitation: no METHOD, refreshed hourly, in the plan's time zone."""
@@ -780,6 +785,7 @@ def cli_engine(home):
     return connect(f"sqlite:///{Path(home['NOK_HOME']).resolve() / 'nok.db'}")
 
 
+@pytest.mark.slow
 def test_feed_create_list_revoke(home):
     """A coordinator issues a subscription URL once, sees it listed without the secret, revokes it."""
     assert nok(home, "plan", "load", str(PLANS / f"{YUZHNO}.yaml"), "--now", "2014-09-01").returncode == 0
@@ -831,6 +837,7 @@ BAD_FEEDS = [
 ]
 
 
+@pytest.mark.slow
 def test_feed_create_refuses_bad_input_in_russian(home):
     """A wrong flag gets a clear Russian line naming the flag and value, no traceback, no URL."""
     assert nok(home, "plan", "load", str(PLANS / f"{YUZHNO}.yaml"), "--now", "2014-09-01").returncode == 0
@@ -845,6 +852,7 @@ def test_feed_create_refuses_bad_input_in_russian(home):
     assert json.loads(nok(home, "feed", "list", "--json").stdout) == []
 
 
+@pytest.mark.slow
 def test_ical_writes_a_file_and_refuses_to_overwrite(home, tmp_path):
     """`nok ical` saves a calendar file a client imports, and never silently replaces an existing one."""
     assert nok(home, "plan", "load", str(PLANS / f"{YUZHNO}.yaml"), "--now", "2014-09-01").returncode == 0
@@ -885,6 +893,7 @@ def pg_engine(pg_template):
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_change_committed_after_a_later_one_still_reaches_subscribers(pg_engine):
     """Writer A takes an audit id, writer B a larger one and commits first: when A commits, the
     served feed must show A's change (a stamp of «the newest id» alone would hide it for good)."""

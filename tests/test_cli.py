@@ -9,6 +9,8 @@ import pytest
 from tests.support.cli import run_nok
 from tests.support.paths import PLANS
 
+pytestmark = pytest.mark.slow  # every test runs the real `nok` in a process
+
 
 def test_deadline_json_contract():
     result = run_nok("deadline", "3 квартал 2024 г.", "--json")

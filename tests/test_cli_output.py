@@ -14,6 +14,8 @@ import pytest
 from tests.support.cli import run_nok
 from tests.support.paths import PLANS
 
+pytestmark = pytest.mark.slow  # real `nok` processes, signals
+
 YS = "yuzhno-sakhalinsk-2014-2016"
 
 

@@ -38,6 +38,8 @@ from tests.support.paths import ROOT
 from tests.support.region import DAY, REGION, region_store
 from tests.support.serve import free_port
 
+pytestmark = pytest.mark.slow  # kill -9 mid-batch, real processes, a region's mail
+
 CONNECTIONS = 4
 TRIALS = int(os.environ.get("NOK_FAULT_TRIALS", "2"))
 
@@ -109,6 +111,7 @@ class BlackHole:
         self.sock.close()
 
 
+@pytest.mark.timing
 def test_a_server_that_never_answers_stops_the_run_and_spends_no_attempts(engine, db_url, tmp_path):
     mails = region_store(engine, tmp_path)
     hole = BlackHole()
@@ -153,6 +156,7 @@ def test_a_server_that_never_answers_stops_the_run_and_spends_no_attempts(engine
     assert "SMTP-сервер не отвечает" not in run_nok("outbox", "list", env=env).stderr
 
 
+@pytest.mark.timing
 def test_a_second_dispatcher_during_a_slow_batch_sends_nothing_twice(engine, db_url, smtp, tmp_path, monkeypatch):
     """The first dispatcher holds its mails longer than a lease: it renews the lease as it goes."""
     handler, port = smtp

@@ -150,6 +150,7 @@ def test_without_a_demo_the_page_explains_the_steps_and_shows_no_plan(engine, tm
 
 # --- `nok serve` on an empty store ---------------------------------------------------------
 
+@pytest.mark.slow
 def test_serve_on_an_empty_store_loads_only_the_demo(tmp_path):
     proc, url, env = start_serve(tmp_path)
     try:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # imports Prefect's server in a process
+
 
 def test_prefect_server_imports_with_the_pinned_fastapi():
     # fastapi >= 0.155 breaks `prefect.server.api.server` (Body(min_items=...)); the pin

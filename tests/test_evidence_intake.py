@@ -109,6 +109,7 @@ class Endless(io.RawIOBase):
         return b"\0" * n
 
 
+@pytest.mark.slow
 def test_an_endless_stream_is_read_only_to_the_limit_plus_one_byte(root):
     endless = Endless()
     text_ = refused(root, StreamSource(endless, "zero.pdf"), max_bytes=3 * MB + 5)
@@ -116,6 +117,7 @@ def test_an_endless_stream_is_read_only_to_the_limit_plus_one_byte(root):
     assert endless.served == 3 * MB + 6
 
 
+@pytest.mark.slow
 def test_a_declared_size_over_the_limit_is_refused_before_reading(root):
     endless = Endless()
     assert "при пределе 1,0 КБ" in refused(root, StreamSource(endless, "a.pdf", size=5000), max_bytes=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
@@ -14,6 +15,8 @@ from nok_workflow.settings import Settings
 from nok_workflow.store.models import Obligation, Outbox
 from tests.support.paths import PLANS
 from tests.support.prefect import settled_task_runs
+
+pytestmark = pytest.mark.slow  # Prefect's test harness
 
 
 @pytest.fixture
@@ -96,14 +99,15 @@ def test_an_unscheduled_step_says_so(store):
     assert names["2.2"] == "Без срока" and names["2.8"] == "Без срока" and names["1.1"] == "Срок скоро"
 
 
-def _hold_lock(path: str, seconds: float) -> threading.Thread:
+def _hold_lock(path: str, until: threading.Event, at_most: float = 120) -> threading.Thread:
+    """The store's SQLite file locked (BEGIN EXCLUSIVE) until `until` is set."""
     ready = threading.Event()
 
     def hold() -> None:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
         ready.set()
-        threading.Event().wait(seconds)
+        until.wait(at_most)
         conn.execute("ROLLBACK")
         conn.close()
 
@@ -111,6 +115,23 @@ def _hold_lock(path: str, seconds: float) -> threading.Thread:
     thread.start()
     ready.wait()
     return thread
+
+
+@contextlib.contextmanager
+def _on_locked(callback):
+    """`callback()` when a store query of this process fails on SQLite's lock."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def seen(context) -> None:  # noqa: ANN001 - SQLAlchemy's ExceptionContext
+        if "database is locked" in str(context.original_exception):
+            callback()
+
+    event.listen(Engine, "handle_error", seen)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "handle_error", seen)
 
 
 def test_a_locked_database_is_retried(store, monkeypatch):
@@ -123,9 +144,16 @@ def test_a_locked_database_is_retried(store, monkeypatch):
     _engine.cache_clear()
     for name in ("item_step", "prepare_step"):
         monkeypatch.setattr(module, name, getattr(module, name).with_options(retry_delay_seconds=[1, 1, 1]))
-    holder = _hold_lock(str(Settings().home / "nok.db"), 1.5)
-    state = run("orenburg-raion-2024", "2024-09-17")
-    holder.join()
+    # Held until a step has met the lock (then its retry, a second later, finds it free) —
+    # not for a fixed time, which a slow start of the run could spend before any step.
+    met = threading.Event()
+    with _on_locked(met.set):
+        holder = _hold_lock(str(Settings().home / "nok.db"), until=met)
+        try:
+            state = run("orenburg-raion-2024", "2024-09-17")
+        finally:
+            met.set()
+            holder.join()
     assert state.is_completed(), state.message
     runs = settled_task_runs(state.state_details.flow_run_id)
     assert max(r.run_count for r in runs) > 1  # a step met the lock and was retried
@@ -144,9 +172,13 @@ def test_a_database_locked_for_good_fails_the_run_and_writes_nothing(store, monk
     engine = store_engine()  # prepare() needs the lock too: take it after the engine exists
     for name in ("item_step", "prepare_step"):
         monkeypatch.setattr(module, name, getattr(module, name).with_options(retry_delay_seconds=[0.2, 0.2, 0.2]))
-    holder = _hold_lock(str(Settings().home / "nok.db"), 6)
-    state = run("orenburg-raion-2024", "2024-09-17")
-    holder.join()
+    done = threading.Event()  # locked for the whole run, however long it takes to start
+    holder = _hold_lock(str(Settings().home / "nok.db"), until=done)
+    try:
+        state = run("orenburg-raion-2024", "2024-09-17")
+    finally:
+        done.set()
+        holder.join()
     assert state.is_failed()
     assert "database is locked" in str(state.message) or "locked" in repr(state.data)
     with Session(engine) as session:

@@ -135,6 +135,7 @@ def test_report_names_guessed_owner_splits_and_uncertain_wordings():
     assert gorod.report.rows == 15 and gorod.report.sections == 3
 
 
+@pytest.mark.slow
 def test_command_writes_a_plan_that_validates(tmp_path):
     out = tmp_path / "orenburg.yaml"
     result = run_nok("plan", "import", str(SEEDS / CASES["orenburg-raion-2024.yaml"][0]), "-o", str(out))
@@ -280,6 +281,7 @@ def test_seeds_report_only_the_real_look_alikes():
                for checked, (seed, year, _) in CASES.items())
 
 
+@pytest.mark.slow
 def test_command_prints_the_look_alikes_and_the_year_it_kept(tmp_path):
     document = tmp_path / "plan.txt"
     document.write_text(_plan_text("План на 2025 год", SAME_PARTY_OWNERS), encoding="utf-8")

@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlmodel import Session
@@ -293,6 +294,7 @@ dispatch(connect(settings.url), EmailNotifier.from_settings(settings), settings,
 """
 
 
+@pytest.mark.slow
 def test_a_crash_between_the_answer_and_the_record_loses_nothing(tmp_path, smtp):
     """Documented behaviour: the mail is sent again once (same Message-ID), never lost."""
     handler, port = smtp

@@ -101,6 +101,7 @@ def test_deep_nesting_through_aliases_is_refused():
     assert f"слишком глубокая вложенность YAML через ссылки (алиасы): больше {MAX_DEPTH} уровней" in problems[0]
 
 
+@pytest.mark.slow
 def test_a_50000_deep_file_does_not_crash_the_command(tmp_path):
     """The 100 KB file that made libyaml's composer overflow the C stack (SIGSEGV)."""
     path = tmp_path / "deep.yaml"

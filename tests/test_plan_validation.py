@@ -218,6 +218,7 @@ def test_a_list_instead_of_a_plan(write_plan):
 
 # --- the command, in a real process --------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "content",
     [
@@ -237,6 +238,7 @@ def test_validate_command_fails_cleanly(tmp_path, content):
     assert re.search(rf"{re.escape(str(path))}:\d+:\d+: ", result.stderr), result.stderr
 
 
+@pytest.mark.slow
 def test_validate_command_reports_each_file(tmp_path, write_plan):
     good = write_plan(MINIMAL_PLAN, "good.yaml")
     bad = write_plan(MINIMAL_PLAN.replace("title: Тестовый план", "titel: x"), "bad.yaml")
@@ -247,6 +249,7 @@ def test_validate_command_reports_each_file(tmp_path, write_plan):
     assert "Ошибки в 1 файле из 2" in result.stderr
 
 
+@pytest.mark.slow
 def test_strict_turns_warnings_into_failure(write_plan):
     path = write_plan(MINIMAL_PLAN.replace("deadline: Январь", "deadline: по мере необходимости"))
     assert run_nok("plan", "validate", str(path)).returncode == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support.paths import ROOT
 
 
@@ -24,6 +26,7 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert _readme_commands()[1] in ci
 
 
+@pytest.mark.slow
 def test_the_readme_tour_runs_command_by_command(tmp_path):
     """Every command of «Короткий тур», as written, in a fresh NOK_HOME: each succeeds, and the
     story holds (the protocol closes I.1, the digests go out, the audit says so)."""

@@ -218,6 +218,7 @@ def test_obligation_sub_rows_and_lagging_organisations(reports):
     assert "Показаны 2 из 3 организаций. Полный список организаций — в файле Excel (лист «Организации»)." in text
 
 
+@pytest.mark.slow  # a region-sized report
 def test_region_lists_at_most_200_organisations_worst_first(reports):
     report = region(reports["yuzhno"], organisations=6000)
     doc = Document(io.BytesIO(render(report)))
@@ -258,13 +259,15 @@ def pdf_info(pdf: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pdfs(reports, tmp_path_factory) -> dict[str, Path]:
+def pdfs(reports, tmp_path_factory, office_profile) -> dict[str, Path]:
     """The three documents converted by one LibreOffice run (it starts slowly), pages kept as PNG."""
     docs = {"orenburg": reports["orenburg"], "yuzhno": reports["yuzhno"], "big": big(reports["orenburg"])}
     return office_pdfs({name: render(report) for name, report in docs.items()}, "docx",
-                       tmp_path_factory.mktemp("docx-pdf"), package="libreoffice-writer-nogui", dpi=60)
+                       tmp_path_factory.mktemp("docx-pdf"), package="libreoffice-writer-nogui", dpi=60,
+                       profile=office_profile)
 
 
+@pytest.mark.slow
 def test_libreoffice_prints_it_landscape_in_a_serif_font(pdfs):
     pdf = pdfs["orenburg"]
     info = pdf_info(pdf)
@@ -282,6 +285,7 @@ def test_libreoffice_prints_it_landscape_in_a_serif_font(pdfs):
     assert "Показаны 2 из 3 организаций" in pdf_text(pdfs["yuzhno"])
 
 
+@pytest.mark.slow
 def test_libreoffice_repeats_the_header_on_every_page_of_the_table(pdfs):
     pdf = pdfs["big"]
     pages = int(pdf_info(pdf)["Pages"])

@@ -18,7 +18,6 @@ from nok_workflow.reports.model import OUTCOME_WORDS, Counts, Report
 from tests.support.paths import ROOT
 from tests.support.reports import ARTIFACTS, BASE, EXPECTED_Q4, ORENBURG, seed_reports
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCUMENTS = {"I.2": "Протокол №2.pdf", "II.1": "Анкетирование, итоги.pdf", "II.4": "Отчёт оператора.pdf"}
 
 
@@ -221,34 +220,32 @@ def pdf_text(pdf: Path, page: int) -> str:
     return " ".join(out.split())
 
 
-def test_in_chromium_it_looks_right_and_prints_on_a4_landscape_with_its_header_on_every_page(reports, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "Chromium is needed: apt-get install -y chromium"
+@pytest.mark.slow
+def test_in_chromium_it_looks_right_and_prints_on_a4_landscape_with_its_header_on_every_page(reports, tmp_path,
+                                                                                            browser):
     small = tmp_path / "report.html"
     small.write_bytes(html_file.render(reports["orenburg"]))
     large = tmp_path / "big.html"
     large.write_bytes(html_file.render(big_report(reports["orenburg"], sections=4, per_section=12, organisations=300)))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM))
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(small.as_uri())
-        page.screenshot(path=str(ARTIFACTS / "report-html.png"), full_page=True)
-        assert requests == [small.as_uri()]  # nothing else fetched
-        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
-        # The status cells carry the chart's colours (and their words): on the screen ...
-        red = page.locator("table.main td.s-not_done").first.evaluate("e => getComputedStyle(e).boxShadow")
-        assert "rgb(198, 40, 40)" in red
-        assert page.locator("svg").count() == 1 and page.locator("svg").bounding_box()["width"] > 400
-        page.goto(large.as_uri())
-        pdf = tmp_path / "big.pdf"
-        page.pdf(path=str(pdf), prefer_css_page_size=True)
-        page.goto(small.as_uri())
-        page.pdf(path=str(tmp_path / "small.pdf"), prefer_css_page_size=True)
-        browser.close()
+    # the worker's Chromium (conftest.py): a page in a context of its own
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(small.as_uri())
+    page.screenshot(path=str(ARTIFACTS / "report-html.png"), full_page=True)
+    assert requests == [small.as_uri()]  # nothing else fetched
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # The status cells carry the chart's colours (and their words): on the screen ...
+    red = page.locator("table.main td.s-not_done").first.evaluate("e => getComputedStyle(e).boxShadow")
+    assert "rgb(198, 40, 40)" in red
+    assert page.locator("svg").count() == 1 and page.locator("svg").bounding_box()["width"] > 400
+    page.goto(large.as_uri())
+    pdf = tmp_path / "big.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True)
+    page.goto(small.as_uri())
+    page.pdf(path=str(tmp_path / "small.pdf"), prefer_css_page_size=True)
+    page.close()
 
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info)[1])

@@ -171,6 +171,7 @@ def test_the_coordinator_gets_the_report_in_the_digest(engine, smtp, tmp_path): 
     assert "Во вложении" in text
 
 
+@pytest.mark.slow
 def test_nok_report_writes_every_format_and_refuses_bad_input(tmp_path):
     home = tmp_path / "home"
     env = {"NOK_HOME": str(home)}

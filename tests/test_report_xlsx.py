@@ -210,11 +210,12 @@ def test_workbook_properties_and_the_same_report_gives_the_same_file(reports, bo
 
 # === LibreOffice ==============================================================================
 
-def test_libreoffice_opens_and_prints_the_workbooks(reports, books, tmp_path):
+@pytest.mark.slow
+def test_libreoffice_opens_and_prints_the_workbooks(reports, books, tmp_path, office_profile):
     data = reports["orenburg"].model_dump()  # the sections ten times over: the items sheet runs over pages
     data["sections"] = [dict(s, number=f"{n + 1}.{s['number']}") for n in range(10) for s in data["sections"]]
     files = {**books, "long": render(Report.model_validate(data))}
-    pdfs = office_pdfs(files, "xlsx", tmp_path, package="libreoffice-calc-nogui", dpi=70)
+    pdfs = office_pdfs(files, "xlsx", tmp_path, package="libreoffice-calc-nogui", dpi=70, profile=office_profile)
     pages = {name: printed_pages(pdf) for name, pdf in pdfs.items()}
     for name, texts in pages.items():
         whole = " ".join(texts)

@@ -13,6 +13,7 @@ import datetime as dt
 import pickle
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support.plans import SCHOOL_PLAN_ID as PLAN_ID
@@ -55,6 +56,7 @@ def recorded_inputs(state) -> dict[str, set[str]]:
     return {r.name.rsplit("-", 1)[0]: set(r.task_inputs) for r in runs if not r.name.startswith("Подготовка")}
 
 
+@pytest.mark.slow
 def test_step_parameters_do_not_grow_with_the_organisations(harness, tmp_path, monkeypatch):
     few_state, few = run_with_schools(3, tmp_path / "few", monkeypatch)
     many_state, many = run_with_schools(60, tmp_path / "many", monkeypatch)

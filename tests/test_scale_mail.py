@@ -27,8 +27,10 @@ from nok_workflow.settings import Settings
 from nok_workflow.store.models import Mail
 from notifiers import Attachment, Message
 from notifiers.email import EmailNotifier
-from tests.support.region import DAY, region_store
 from tests.support.mail import Handler
+from tests.support.region import DAY, region_store
+
+pytestmark = pytest.mark.slow  # a region's mail through a real SMTP server
 
 
 def mime_classes(message: Message, sender: str) -> bytes:

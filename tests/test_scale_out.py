@@ -24,10 +24,12 @@ from sqlalchemy import create_engine, select, text
 from sqlmodel import Session
 
 from nok_workflow.store.models import Item, Obligation
+from tests.support.mail import Handler
 from tests.support.paths import ROOT
 from tests.support.postgres import PG_ADMIN, postgres_or_skip
-from tests.support.mail import Handler
 from tests.support.serve import free_port
+
+pytestmark = pytest.mark.slow  # a Prefect server, a worker, PostgreSQL databases: minutes
 
 BIN = Path(sys.executable).parent
 PLAN = "orenburg-raion-2024"

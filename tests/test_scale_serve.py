@@ -11,8 +11,12 @@ import os
 import socket
 import time
 
+import pytest
+
 from tests.support.cli import importtime_nok, run_nok
 from tests.support.serve import children, get, kill_group, start_serve
+
+pytestmark = pytest.mark.slow  # `nok serve` and `nok` processes
 
 NOW = "2024-10-08T09:00+05:00"
 

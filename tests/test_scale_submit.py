@@ -18,6 +18,7 @@ SUBMIT = ("evidence", "submit", "--plan", "orenburg-raion-2024", "--item", "I.1"
           "--document-date", "17.09.2024")
 
 
+@pytest.mark.slow
 def test_submit_through_a_running_serve_imports_neither_prefect_nor_alembic(tmp_path):
     proc, url, env = start_serve(tmp_path, preload=("orenburg-raion-2024",))
     try:
@@ -34,6 +35,7 @@ def test_submit_through_a_running_serve_imports_neither_prefect_nor_alembic(tmp_
     assert '"https://example.org/protokol"' in listed.stdout
 
 
+@pytest.mark.slow
 def test_submit_without_a_serve_imports_neither_prefect_nor_alembic(tmp_path):
     env = {**os.environ, "NOK_HOME": str(tmp_path / ".nok"), "NOK_DATABASE_URL": "",
            "NOK_NOW": "2024-10-08T09:00+05:00"}

@@ -38,6 +38,7 @@ def served(tmp_path):
     kill_group(proc)
 
 
+@pytest.mark.slow
 def test_serve_schedules_the_stores_plans_and_runs_them_on_evidence(served, tmp_path):
     proc, url, env = served
     health = get(f"{url}/health")
@@ -116,6 +117,7 @@ def test_serve_schedules_the_stores_plans_and_runs_them_on_evidence(served, tmp_
     assert not (tmp_path / ".nok" / "serve.json").exists()
 
 
+@pytest.mark.slow
 def test_sweep_command_runs_every_plan_once(tmp_path):
     env = {**os.environ, "NOK_HOME": str(tmp_path / ".nok"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "DO_NOT_TRACK": "1"}
@@ -150,6 +152,7 @@ def test_transient_faults_are_told_from_real_errors():
     assert transient_fault(None, None, Failed(data=ValueError("a bug"))) is False
 
 
+@pytest.mark.slow
 def test_serve_on_a_busy_port_says_so(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -160,6 +163,7 @@ def test_serve_on_a_busy_port_says_so(tmp_path):
     assert f"адрес 127.0.0.1:{port} недоступен" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_killed_with_sigkill_leaves_no_orphan_and_restarts(served, tmp_path):
     proc, url, env = served
     out = ""

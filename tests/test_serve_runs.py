@@ -20,6 +20,8 @@ import urllib.parse
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # Prefect's test harness
+
 NOW = "2025-03-28T09:00:00+05:00"
 
 

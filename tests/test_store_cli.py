@@ -10,6 +10,8 @@ from tests.support.cli import run_nok
 from tests.support.paths import PLANS
 from tests.support.plans import MINIMAL_PLAN
 
+pytestmark = pytest.mark.slow  # every test runs the real `nok` in a process
+
 
 @pytest.fixture
 def home(tmp_path):

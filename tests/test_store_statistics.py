@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
 from sqlalchemy import text
 
 from nok_workflow.services.commands import plans
@@ -26,6 +27,7 @@ def statuses_seen(engine) -> list[str]:  # noqa: ANN001
     return sorted(found.strip("{}").split(",")) if found else []
 
 
+@pytest.mark.slow  # a region-sized bulk load
 def test_a_bulk_load_and_a_sweep_that_changed_the_table_refresh_its_statistics(engine, tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text(school_plan(300), encoding="utf-8")  # 300 schools: 4 + 12 obligations each

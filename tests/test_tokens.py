@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 from nok_workflow import tokens
 
 
@@ -11,6 +13,7 @@ def _read_key(home, queue):
     queue.put(tokens.secret(home))
 
 
+@pytest.mark.slow
 def test_processes_starting_at_once_share_one_whole_key(tmp_path, monkeypatch):
     monkeypatch.delenv("NOK_SECRET", raising=False)
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters, as separate `nok` processes are
@@ -69,6 +72,7 @@ def test_a_key_readable_by_others_is_repaired_to_0600(tmp_path, monkeypatch, cap
     assert "стали 0600" in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_with_a_short_secret_fails_cleanly(tmp_path):
     from tests.support.cli import run_nok
 

@@ -354,6 +354,7 @@ def test_the_schema_and_docs_are_for_a_signed_in_coordinator(orenburg, app_of):
 
 # --- the CLI ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_token_commands_through_the_real_cli(tmp_path, app_of):
     env = {"NOK_HOME": str(tmp_path / "home"), "NOK_DATABASE_URL": ""}
     loaded = run_nok("plan", "load", str(ORENBURG), "--now", NOW, env=env)

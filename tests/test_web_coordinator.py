@@ -486,6 +486,7 @@ def nok(*args: str, home: Path, stdin: str | None = None) -> subprocess.Complete
                           text=True, env=env, timeout=120, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_nok_user_add_password_and_list(tmp_path):
     home = tmp_path / "cli"
     added = nok("user", "add", "uo", "--name", "Управление образования", "--email", "uo@example.org",

@@ -28,7 +28,8 @@ from tests.support.cli import run_nok
 from tests.support.paths import ROOT
 from tests.support.serve import free_port, get, kill_group
 
-CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.slow  # Chromium against a real `nok serve`
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PLAN = "orenburg-raion-2024"
@@ -40,8 +41,6 @@ NOW = "2024-10-08T09:00+05:00"  # the simulated moment the whole app lives at
 WEEK_BEFORE = "2024-10-01T09:00+05:00"
 PASSWORD = "Пароль-для-проверки-42"
 REASON = "Нет подписи председателя"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2, "locale": "ru-RU"}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "ru-RU"}
@@ -105,18 +104,6 @@ def start_serve(home: Path, port: int, env: dict) -> subprocess.Popen:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"nok serve did not start: {kill_group(proc)}")
             time.sleep(0.3)
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} не найден: установите Chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
 
 
 def shot(page, name: str) -> Path:

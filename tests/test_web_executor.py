@@ -414,6 +414,7 @@ def test_a_foreign_host_never_reaches_the_page(orenburg, app_of):
     assert response.status_code == 400 and "Общественный совет" not in response.text
 
 
+@pytest.mark.slow
 def test_nok_link_revoke_on_the_command_line(tmp_path):
     env = {"NOK_HOME": str(tmp_path / "home"), "NOK_DATABASE_URL": ""}
     assert run_nok("plan", "load", str(PLANS / "orenburg-raion-2024.yaml"), env=env).returncode == 0

@@ -105,11 +105,10 @@ def test_refusals(sqlite_engine, app_of):
     assert c.get("/plans/nope/report.json", params={"quarter": "2024Q3"}).status_code == 404
 
 
-def test_the_report_tab_looks_right_on_a_phone_and_a_desktop(sqlite_engine, app_of):
+@pytest.mark.slow
+def test_the_report_tab_looks_right_on_a_phone_and_a_desktop(sqlite_engine, app_of, browser):
     """Served to Chromium with the app's own headers: a chart blocked by the CSP or a table
     wider than a phone shows here, not in the HTML text."""
-    from playwright.sync_api import sync_playwright
-
     orenburg(sqlite_engine)
     c = sign_in(app_of(sqlite_engine))
     origin = "http://127.0.0.1:8470"
@@ -121,28 +120,26 @@ def test_the_report_tab_looks_right_on_a_phone_and_a_desktop(sqlite_engine, app_
                                if k not in ("content-length", "content-encoding")})
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-        for width in (375, 1280):
-            page = browser.new_page(viewport={"width": width, "height": 800})
-            problems: list[str] = []
-            page.on("console", lambda m, seen=problems: seen.append(m.text) if m.type == "error" else None)
-            page.route(f"{origin}/**", serve)
-            page.goto(f"{origin}/plans/{PLAN}/report?quarter=2024Q3")
-            shot = ARTIFACTS / f"report-tab-{width}.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert problems == []  # nothing refused by the Content-Security-Policy
-            assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgba(0, 0, 0, 0)"  # CSS came
-            assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
-            assert page.locator("a.button").count() == 4
-            chart = page.locator(".coord-report-chart img")
-            assert chart.evaluate("i => i.complete && i.naturalWidth > 0")
-            box = chart.bounding_box()
-            assert box["x"] >= 0 and box["x"] + box["width"] <= width
-            # The bars are drawn in their colours (both not done in Q3: red), not black
-            picture = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
-            red = tuple(int(COLOURS["not_done"][i:i + 2], 16) for i in (1, 3, 5))
-            colours = picture.getcolors(maxcolors=picture.width * picture.height)
-            assert sum(n for n, px in colours if all(abs(a - b) < 24 for a, b in zip(px, red))) > 200
-            page.close()
-        browser.close()
+    # the worker's Chromium (conftest.py): each page in a context of its own
+    for width in (375, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        problems: list[str] = []
+        page.on("console", lambda m, seen=problems: seen.append(m.text) if m.type == "error" else None)
+        page.route(f"{origin}/**", serve)
+        page.goto(f"{origin}/plans/{PLAN}/report?quarter=2024Q3")
+        shot = ARTIFACTS / f"report-tab-{width}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert problems == []  # nothing refused by the Content-Security-Policy
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgba(0, 0, 0, 0)"  # CSS came
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+        assert page.locator("a.button").count() == 4
+        chart = page.locator(".coord-report-chart img")
+        assert chart.evaluate("i => i.complete && i.naturalWidth > 0")
+        box = chart.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+        # The bars are drawn in their colours (both not done in Q3: red), not black
+        picture = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
+        red = tuple(int(COLOURS["not_done"][i:i + 2], 16) for i in (1, 3, 5))
+        colours = picture.getcolors(maxcolors=picture.width * picture.height)
+        assert sum(n for n, px in colours if all(abs(a - b) < 24 for a, b in zip(px, red))) > 200
+        page.close()

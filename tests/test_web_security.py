@@ -182,6 +182,7 @@ def test_a_revoked_link_stops_working_and_the_next_one_differs(engine):
         link_commands.revoke(engine, plan_id="orenburg-raion-2024", party_id="nobody", by="uo", now=MOMENT)
 
 
+@pytest.mark.slow
 def test_serve_on_all_interfaces_without_a_coordinator_account_is_refused(tmp_path):
     env = {"NOK_HOME": str(tmp_path / "home")}
     result = run_nok("serve", "--host", "0.0.0.0", "--port", "1", env=env)

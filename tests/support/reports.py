@@ -124,16 +124,19 @@ if __name__ == "__main__":
 ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 
 
-def office_pdfs(files: dict[str, bytes], suffix: str, work: Path, *, package: str, dpi: int) -> dict[str, Path]:
+def office_pdfs(files: dict[str, bytes], suffix: str, work: Path, *, package: str, dpi: int,
+                profile: Path | None = None) -> dict[str, Path]:
     """Office files converted to PDF by one LibreOffice run (it starts slowly), their pages kept
-    as PNG test artifacts «<suffix>-<name>-N.png» (older ones of that kind removed first)."""
+    as PNG test artifacts «<suffix>-<name>-N.png» (older ones of that kind removed first).
+    `profile`: LibreOffice's user profile (one soffice at a time on it); a new one in `work`
+    without it."""
     soffice = shutil.which("soffice")
     assert soffice, f"LibreOffice (soffice) is needed: apt-get install {package}"
     paths = []
     for name, body in files.items():
         paths.append(work / f"{name}.{suffix}")
         paths[-1].write_bytes(body)
-    done = subprocess.run([soffice, f"-env:UserInstallation=file://{work}/lo-profile", "--headless", "--convert-to",
+    done = subprocess.run([soffice, f"-env:UserInstallation={(profile or work / 'lo-profile').as_uri()}", "--headless", "--convert-to",
                            "pdf", "--outdir", str(work), *map(str, paths)], capture_output=True, text=True,
                           timeout=240, check=False)
     pdfs = {name: work / f"{name}.pdf" for name in files}
