@@ -37,6 +37,7 @@ def pytest_configure(config):
     os.environ["PREFECT_HOME"] = home
     _PREFECT_HOME.append(home)
     sys.dont_write_bytecode = False
+    config.pluginmanager.register(_GroupsInNodeIds(), "nok-xdist-groups")
     if "PYTEST_XDIST_WORKER" not in os.environ:
         import compileall
 
@@ -49,6 +50,25 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     for home in _PREFECT_HOME:
         shutil.rmtree(home, ignore_errors=True)
+
+
+class _GroupsInNodeIds:
+    """pytest-xdist 3.8 names an `xdist_group` test's group in its node id («…@group»), which
+    is how --dist loadgroup sends the group to one worker; since pytest 9.2 the node id lives
+    elsewhere (Node._id) and xdist's renaming has no effect, so every worker got harness tests
+    (and started its own harness). This renames where xdist did not."""
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own attempt
+    def pytest_collection_modifyitems(self, config, items):
+        if not getattr(config.option, "loadgroup", False):
+            return
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                             for m in item.iter_markers("xdist_group")})
+            if groups and "@" not in item.nodeid:
+                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 # The modules of the longest single tests (docs/testing.md), handed out first, longest first.
