@@ -20,6 +20,9 @@ from tests.support.paths import ROOT
 from tests.support.web import PLAN, orenburg, sign_in
 from tests.support.web import client
 
+# Each test renders the quarter's report (matplotlib, Word, Excel): seconds each.
+pytestmark = pytest.mark.slow
+
 ARTIFACTS = ROOT / "tests" / "artifacts" / "reports"
 CHART = re.compile(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 
