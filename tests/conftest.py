@@ -1,4 +1,4 @@
-"""Shared fixtures only; the helpers the tests share are in tests/support/.
+"""Shared fixtures and the hooks of the run only; the helpers the tests share are in tests/support/.
 
 The suite runs on pytest-xdist workers (docs/testing.md): what is expensive to start is made
 once per worker — Prefect's test harness, Chromium, the migrated PostgreSQL template, the
@@ -30,7 +30,7 @@ def pytest_configure(config):
     SQLite database there, and two workers' servers on one file would lock each other out.
 
     The project's modules are compiled once, up front (by the process that starts the
-    workers): the suite starts ~1,500 `nok` processes, and where PYTHONDONTWRITEBYTECODE is
+    workers): the suite starts over a thousand `nok` processes, and where PYTHONDONTWRITEBYTECODE is
     set each of them would compile the sources again (~0.15 s of CPU apiece). For the same
     reason pytest keeps the test modules it rewrites (else each worker rewrites them all)."""
     home = tempfile.mkdtemp(prefix=f"nok-tests-prefect-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
@@ -87,6 +87,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("prefect-harness"))
         elif "browser" in names:
             item.add_marker(pytest.mark.xdist_group("chromium"))
+
     def order(item) -> tuple[bool, int]:  # stable sort: else as collected
         module = item.path.name
         return item.get_closest_marker("slow") is None, LONGEST.index(module) if module in LONGEST else len(LONGEST)
