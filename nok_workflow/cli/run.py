@@ -56,13 +56,13 @@ def sweep(
     notes: list[str] = []
     with _progress() as progress:
         bar = progress.add_task(f"план {ids[0]}" if ids else "планы", total=len(ids))
+        done = 0
         for event in events:
             if "plan" in event:
                 if not event["ok"]:
                     failed.append(f"{event['plan']}: {event['why']}")
-                progress.advance(bar)
-                done = int(progress.tasks[0].completed)
-                progress.update(bar, description=f"план {ids[min(done, len(ids) - 1)]}")
+                done += 1
+                progress.update(bar, advance=1, description=f"план {ids[min(done, len(ids) - 1)]}")
             elif "dispatch" in event:
                 dispatched = event["dispatch"]
             elif "problem" in event:
