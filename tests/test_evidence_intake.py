@@ -6,6 +6,8 @@ in raw bytes, zip bombs built with zipfile, Office files written by python-docx 
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import io
 import os
@@ -385,8 +387,10 @@ def test_placing_needs_the_folder_lock(root):
 
 # --- through the service: a transaction that fails after the file was placed -----------------
 
-def _refuse_evidence_rows(engine) -> None:
-    """A real database failure at the evidence insert, after every check has passed."""
+@contextlib.contextmanager
+def _refuse_evidence_rows(engine):
+    """A real database failure at the evidence insert, after every check has passed; the
+    trigger goes when the block ends (a PostgreSQL store outlives the test: it is emptied)."""
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.execute(text("CREATE TRIGGER no_evidence BEFORE INSERT ON evidence "
@@ -396,15 +400,23 @@ def _refuse_evidence_rows(engine) -> None:
                               "RAISE EXCEPTION 'no evidence today'; END $$ LANGUAGE plpgsql"))
             conn.execute(text("CREATE TRIGGER no_evidence BEFORE INSERT ON evidence "
                               "FOR EACH ROW EXECUTE FUNCTION no_evidence()"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execute(text("DROP TRIGGER no_evidence"))
+            else:
+                conn.execute(text("DROP TRIGGER no_evidence ON evidence"))
+                conn.execute(text("DROP FUNCTION no_evidence()"))
 
 
 def test_a_failed_transaction_leaves_no_blob(engine, tmp_path):
     at = dt.datetime(2024, 9, 25, 12, tzinfo=dt.UTC)
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at)
-    _refuse_evidence_rows(engine)
     root = tmp_path / "ev"
     pdf = write(tmp_path / "protokol.pdf", PDF_BYTES)
-    with pytest.raises(Exception, match="no evidence today"):
+    with _refuse_evidence_rows(engine), pytest.raises(Exception, match="no evidence today"):
         submit(engine, root, plan_id="orenburg-raion-2024", item="I.1", by="sovet", now=at,
                upload=PathSource(pdf))
     assert leftovers(root) == [] and list_evidence(engine) == []

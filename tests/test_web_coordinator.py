@@ -511,6 +511,9 @@ def test_nok_user_add_password_and_list(tmp_path):
 
     engine = connect(f"sqlite:///{home / 'nok.db'}")
     try:
+        # The product's argon2 parameters (the test process itself hashes with cheaper ones).
+        stored = {a.login: a.password_hash for a in accounts.accounts(engine)}
+        assert stored["uo"].startswith("$argon2id$v=19$m=65536,t=3,p=4$") and stored["sovet"] is None
         assert accounts.verify_password(engine, "uo", "another long password").login == "uo"
         assert accounts.verify_password(engine, "uo", PASSWORD) is None
         assert accounts.verify_password(engine, "sovet", "") is None

@@ -57,10 +57,15 @@ def start_serve(tmp_path, preload: tuple[str, ...] = ()) -> tuple[subprocess.Pop
             get(f"{url}/health")
             break
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if _exited(proc) or time.monotonic() > deadline:
                 pytest.fail(f"nok serve did not start: {kill_group(proc)}")
             time.sleep(0.3)
     return proc, url, env
+
+
+def _exited(proc: subprocess.Popen) -> bool:
+    """Whether the process has ended, without reaping it: its group can still be killed."""
+    return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def children(pid: int) -> list[int]:
@@ -76,7 +81,12 @@ def children(pid: int) -> list[int]:
 
 
 def kill_group(proc: subprocess.Popen) -> tuple[str, str]:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    """SIGKILL to the serve and every process of its group, then its output.
+
+    Only while the leader is not yet reaped (`returncode` None; a zombie still holds its pid):
+    once reaped, its pid — the group's id — may belong to an unrelated process."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     return proc.output()

@@ -4,6 +4,7 @@ API tokens. Every secret is random, shown once and stored as its SHA-256."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -19,10 +20,15 @@ from nok_workflow.store.models import Account, ApiToken, LoginLink, Party, Plan,
 from nok_workflow.tokens import digest, new_token
 
 MIN_PASSWORD = 10
-_HASHER = PasswordHasher()
+_HASHER = PasswordHasher()  # argon2id, RFC 9106's low-memory profile: t=3, m=64 MiB, p=4
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-# Verifying against this when the login is unknown costs the same time as a real check.
-_DUMMY_HASH = _HASHER.hash("nok-workflow: no such account")
+
+
+@functools.lru_cache(maxsize=2)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verifying against this when the login is unknown costs the same time as a real check.
+    Made at the first sign-in, not at import (~0.2 s of CPU that most commands never need)."""
+    return hasher.hash("nok-workflow: no such account")
 
 
 def _fail(where: str, message: str) -> InputError:
@@ -85,12 +91,13 @@ def account_active(engine: Engine, login: str) -> bool:
 def verify_password(engine: Engine, login: str, password: str) -> Account | None:
     with Session(engine) as session:
         account = session.get(Account, login.strip().lower())
-    stored = account.password_hash if account and account.active and account.password_hash else _DUMMY_HASH
+    known = bool(account and account.active and account.password_hash)
+    stored = account.password_hash if known else _dummy_hash(_HASHER)
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    return account if stored is not _DUMMY_HASH else None
+    return account if known else None
 
 
 def start_session(engine: Engine, login: str, now: dt.datetime, hours: int) -> str:
