@@ -14,7 +14,7 @@ from nok_workflow.plan.schema import DirectoryEntry, Group, Organisation
 from nok_workflow.plan.validate import schema_problems
 from nok_workflow.problems import InputError, Problem
 
-__all__ = ["ImportReport", "ImportResult", "import_plan", "load_directory", "read_document"]
+__all__ = ["DirectoryFile", "ImportReport", "ImportResult", "import_plan", "load_directory", "read_document"]
 
 
 class _DirectoryFile(BaseModel):
@@ -24,6 +24,9 @@ class _DirectoryFile(BaseModel):
     directory: list[DirectoryEntry] = []
     groups: list[Group] = []
     organisations: list[Organisation] = []
+
+
+DirectoryFile = _DirectoryFile
 
 
 def load_directory(path: Path) -> _DirectoryFile:
