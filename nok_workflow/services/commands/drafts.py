@@ -69,6 +69,8 @@ def create(engine: Engine, *, owner: str, owner_name: str, name: str, data: byte
             content["meta"]["timezone"] = existing.timezone
         content["known"] = _directory(session, owner, plan_id)
     content["coordinator"] = {"id": owner, "name": owner_name or owner}
+    if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
+        content["known"]["directory"].insert(0, dict(content["coordinator"]))
     draft_id = secrets.token_urlsafe(18)
     with write_session(engine) as session:
         session.add(PlanDraft(id=draft_id, owner=owner, created_at=now, expires_at=now + dt.timedelta(days=DAYS_KEPT),

@@ -68,6 +68,7 @@ class RowView:
     result: str
     attention: list[str]  # why a person should look at it; empty: as understood
     corrected: list[str]
+    split_number: str  # a free number for the second part if the row is split
 
 
 @dataclass
@@ -171,8 +172,10 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
         reading = interpret(row["deadline"], period)
         doubts = [*reading.errors, *reading.warnings]
         attention = []
-        if reading.errors or (reading.kind == "unscheduled" and reading.warnings):
+        if reading.errors or any(w.startswith("не удалось распознать") for w in reading.warnings):
             attention.append("срок не понят")
+        elif reading.kind == "unscheduled":
+            attention.append("срок без даты")
         elif reading.warnings:
             attention.append("срок понят с оговоркой")
         if guessed_year and row["deadline"] and not _YEAR.search(normalise(row["deadline"])):
@@ -196,13 +199,14 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
             number=row["number"], title=row["title"], deadline=row["deadline"], dates=_dates(reading),
             deadline_doubts=doubts + doubts_owners, owners_text=row["owners_text"], owners=shown,
             result=row["result"], attention=attention, corrected=row.get("corrected", []),
+            split_number=_free_number(content["rows"], row),
         ))
     problems, warnings = [], []
     try:
         result = build_plan(draft)
         warnings = result.report.warnings
     except InputError as exc:
-        problems = [(f"строка {p.line}: " if p.line else "") + p.message for p in exc.problems]
+        problems = [p.message for p in exc.problems]  # lines of the YAML made here mean nothing to a reader
     rows.sort(key=lambda r: not r.attention)  # stable: document order within each group
     choices = sorted(names.items(), key=lambda kv: kv[1].lower())
     return DraftView(
@@ -212,6 +216,18 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
         warnings=warnings, choices=choices, existing_version=existing_version, plan_id=draft.plan_id,
         applied_version=draft.applied_version,
     )
+
+
+def _free_number(rows: list[dict], row: dict) -> str:
+    """The next number of the row's section, or the row's number with «.1»."""
+    numbers = [r["number"].rstrip(".") for r in rows if r["section"] == row["section"]]
+    if row["number"].rstrip(".").isdigit() and all(n.isdigit() for n in numbers):
+        return str(max(int(n) for n in numbers) + 1)
+    candidate, n = f"{row['number'].rstrip('.')}.1", 1
+    while candidate in numbers:
+        n += 1
+        candidate = f"{row['number'].rstrip('.')}.{n}"
+    return candidate
 
 
 def _dates(reading) -> list[str]:
