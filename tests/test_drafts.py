@@ -68,7 +68,7 @@ def test_corrections_are_rechecked_and_applied_as_a_new_plan(engine):
     after = review.view(engine, draft_id, "uo", MOMENT)
     row = next(r for r in after.rows if r.key == empty.key)
     assert row.dates == ["01.01.2018–15.03.2018"] and not row.attention
-    assert [(o.ref, o.new) for o in row.owners] == [("uo", False), ("metodicheskii-tsentr", False)]
+    assert [(o.ref, o.new) for o in row.owners] == [("uo", False), ("metodicheskii-tsentr", True)]
     assert row.title == "Первая часть" and set(row.corrected) >= {"deadline", "owners", "title"}
     twin = next(r for r in after.rows if r.number == empty.split_number != empty.number)
     assert twin.title == "Вторая часть" and twin.dates == ["01.01.2018–15.03.2018"]
@@ -102,7 +102,9 @@ def test_a_word_document_of_a_loaded_plan_is_an_amendment_with_its_directory(eng
     assert all(not o.new for r in shown.rows for o in r.owners)
     preview = drafts.preview(engine, draft_id, owner="uo", now=MOMENT)
     assert not preview.diff.new_plan and preview.diff.base_version == 1
-    assert preview.diff.added == [] and preview.diff.removed == []
+    # The document carries no dependencies, ids or policies: the amendment keeps the plan's.
+    assert preview.diff.added == [] and preview.diff.removed == [] and preview.diff.changed == []
+    assert not preview.diff.directory_changed and not preview.diff.plan_changes
 
     # The plan changes meanwhile: applying against version 1 is refused, nothing written.
     changed = tmp_path / "orenburg-v2.yaml"

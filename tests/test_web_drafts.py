@@ -182,6 +182,10 @@ def test_a_coordinator_walks_a_word_plan_to_the_plan_page_in_chromium(engine, ap
             row.get_by_role("button", name="Сохранить ответственных").click()
             row = page.locator("article.draft-row", has_text="до 20 декабря 2024 г.")
             expect(row).to_contain_text("Методический кабинет")
+            row.get_by_text("Исправить строку").click()
+            expect(row.get_by_role("button", name="Разделить")).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            row.screenshot(path=str(SHOTS / f"row-form-{width}.png"))
             if width == 375:
                 page.screenshot(path=str(SHOTS / f"corrected-{width}.png"), full_page=True)
                 page.close()

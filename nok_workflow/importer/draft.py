@@ -172,14 +172,16 @@ def to_plan(draft: dict[str, Any], known: Directory | None = None, *, output_nam
             people.append({"id": "coordinator", "name": "Координатор плана"})
             report.created.append("coordinator: «Координатор плана» — укажите настоящего координатора")
         chosen = _coordinator(people, used, report)
+    carried = _carry(draft, sections, report)
     groups = [g for g in resolver.groups if "@" + g["id"] in used]
     group_ids = {g["id"] for g in groups}
     plan: dict = {"id": meta["plan_id"], "title": meta["title"]}
     if meta.get("approval_act"):
         plan["approval_act"] = meta["approval_act"]
-    plan["period"] = meta["period"]
+    plan["period"] = period_of(draft)
     plan["timezone"] = meta["timezone"]
     plan["coordinator"] = chosen
+    plan.update(carried)
     plan["directory"] = people
     if groups:
         plan["groups"] = groups
@@ -195,6 +197,70 @@ def to_plan(draft: dict[str, Any], known: Directory | None = None, *, output_nam
     loaded = validate_document(source.parse(text, output_name))
     report.warnings.extend(str(w) for w in loaded.warnings)
     return ImportResult(text, loaded, report)
+
+
+_MADE = {"id", "title", "approval_act", "period", "timezone", "coordinator", "directory", "groups",
+         "organisations", "sections"}
+_ITEM_MADE = {"number", "title", "deadline", "owners", "results"}
+
+
+def carry_over(base: dict[str, Any]) -> str:
+    """What the current version of a plan has that its document does not — plan fields (the exact
+    period, policies, `approved_by`…), each item's id, dependencies, policies — by section and
+    item number, as YAML text (dates stay dates), for an amendment made from a document."""
+    plan = {k: v for k, v in base.items() if k not in _MADE}
+    plan["period"] = base.get("period")
+    items = {}
+    for section in base.get("sections") or []:
+        for item in section.get("items") or []:
+            extra = {k: v for k, v in item.items() if k not in _ITEM_MADE}
+            if extra:
+                items[_place(section.get("number"), item.get("number"))] = extra
+    return yaml.safe_dump({"plan": plan, "items": items}, allow_unicode=True, sort_keys=False)
+
+
+def _place(section: object, number: object) -> str:
+    return re.sub(r"[\s.]", "", str(section or "")) + "|" + re.sub(r"[\s.]", "", str(number or ""))
+
+
+def _carry(draft: dict[str, Any], sections: list[dict], report: ImportReport) -> dict[str, Any]:
+    """Apply `carry_over` to the sections made from the document; the plan fields to add."""
+    if not draft.get("carry"):
+        return {}
+    carry = yaml.safe_load(draft["carry"]) or {}
+    names: set[str] = set()
+    for section in sections:
+        for item in section["items"]:
+            sec, num = (re.sub(r"[\s]", "", str(x or "")).rstrip(".") for x in (section.get("number"), item["number"]))
+            names |= {num, f"{sec}.{num}" if sec else num}
+            item.update(carry.get("items", {}).get(_place(section.get("number"), item["number"]), {}))
+            if item.get("id"):
+                names.add(item["id"])
+    for section in sections:
+        for item in section["items"]:
+            refs = item.pop("depends_on", [])
+            kept = [ref for ref in refs if str(ref).strip().rstrip(".") in names]
+            if kept:
+                item["depends_on"] = kept
+            if dropped := [str(ref) for ref in refs if ref not in kept]:
+                report.notes.append(f"пункт {item['number']}: зависимость от {', '.join(dropped)} снята — такого "
+                                    "пункта в документе нет")
+    return {k: v for k, v in (carry.get("plan") or {}).items() if k != "period"}  # the period: period_of
+
+
+def period_of(draft: dict[str, Any]) -> object:
+    """The draft's period: the amended plan's exact one if the document names its years."""
+    carried = (yaml.safe_load(draft["carry"]) or {}).get("plan", {}).get("period") if draft.get("carry") else None
+    if isinstance(carried, dict) and _years(carried) == _years(draft["meta"]["period"]):
+        return carried
+    return draft["meta"]["period"]
+
+
+def _years(period: object) -> tuple[int, int]:
+    if isinstance(period, dict):
+        start, end = period["start"], period["end"]
+        return (getattr(start, "year", start), getattr(end, "year", end))  # type: ignore[return-value]
+    return int(period), int(period)  # type: ignore[call-overload]
 
 
 def _section_key(row: dict) -> int:

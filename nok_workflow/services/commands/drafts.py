@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from nok_workflow.importer.build import DirectoryFile, read_document
-from nok_workflow.importer.draft import resolve_owners, understand
+from nok_workflow.importer.draft import carry_over, resolve_owners, understand
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan
 from nok_workflow.problems import InputError, Problem
@@ -68,6 +68,12 @@ def create(engine: Engine, *, owner: str, owner_name: str, name: str, data: byte
         if existing is not None:
             content["meta"]["timezone"] = existing.timezone
         content["known"] = _directory(session, owner, plan_id)
+        if existing is not None:  # an amendment keeps what the document does not say (ids, dependencies…)
+            text = session.execute(select(PlanVersion.source_text).where(
+                PlanVersion.plan_id == plan_id, PlanVersion.version == existing.current_version)).scalar()
+            data = source.parse(text, plan_id).data if text else None
+            if isinstance(data, dict):
+                content["carry"] = carry_over(data)
     content["coordinator"] = {"id": owner, "name": owner_name or owner}
     if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
         content["known"]["directory"].insert(0, dict(content["coordinator"]))

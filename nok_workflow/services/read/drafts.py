@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from nok_workflow.deadlines.context import PlanPeriod
 from nok_workflow.deadlines.grammar import interpret, normalise
-from nok_workflow.importer.draft import PERIOD_GUESSED, Directory, resolve_owners, to_plan
+from nok_workflow.importer.draft import PERIOD_GUESSED, Directory, period_of, resolve_owners, to_plan
 from nok_workflow.problems import InputError
 from nok_workflow.store.models import Plan, PlanDraft
 
@@ -104,6 +104,7 @@ class DraftSummary:
     rows: int
     created_at: dt.datetime
     expires_at: dt.datetime
+    timezone: str
 
 
 def fetch(session: Session, draft_id: str, owner: str, now: dt.datetime) -> PlanDraft:
@@ -125,7 +126,7 @@ def open_drafts(engine: Engine, owner: str, now: dt.datetime) -> list[DraftSumma
         rows = session.execute(select(PlanDraft).where(
             PlanDraft.owner == owner, PlanDraft.state == "open").order_by(PlanDraft.created_at.desc())).scalars()
         return [DraftSummary(d.id, d.source_name, d.content["meta"]["title"], len(d.content["rows"]),
-                             _aware(d.created_at), _aware(d.expires_at))
+                             _aware(d.created_at), _aware(d.expires_at), d.content["meta"]["timezone"])
                 for d in rows if _aware(d.expires_at) > now]
 
 
@@ -134,9 +135,11 @@ def known(content: dict[str, Any]) -> Directory:
 
 
 def plan_period(period: object) -> PlanPeriod:
-    """The draft's period (a year or {start, end} years) as the grammar reads it."""
+    """The draft's period (a year, {start, end} years or dates) as the grammar reads it."""
     if isinstance(period, dict):
-        return PlanPeriod(dt.date(int(period["start"]), 1, 1), dt.date(int(period["end"]), 12, 31))
+        start, end = period["start"], period["end"]
+        return PlanPeriod(start if isinstance(start, dt.date) else dt.date(int(start), 1, 1),
+                          end if isinstance(end, dt.date) else dt.date(int(end), 12, 31))
     return PlanPeriod.year(int(period))  # type: ignore[arg-type]
 
 
@@ -164,8 +167,7 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
     names = {e["id"]: e["name"] for e in owners.resolver.directory} | {
         "@" + g["id"]: g["name"] for g in owners.resolver.groups}
     known_ids = {e["id"] for e in directory.directory} | {"@" + g["id"] for g in directory.groups}
-    known_ids |= {e["id"] for e in content.get("entries", [])}
-    period = plan_period(content["meta"]["period"])
+    period = plan_period(period_of(content))
     guessed_year = any(PERIOD_GUESSED in n for n in content["notes"])
     rows = []
     for row in content["rows"]:
