@@ -22,8 +22,7 @@ GOROD = SEEDS / CASES["gorod-2018.yaml"][0]
 
 
 def _new(engine, path, name=None, owner="uo", now=MOMENT, **kw):
-    return drafts.create(engine, owner=owner, owner_name="Управление образования", name=name or path.name,
-                         data=path.read_bytes(), now=now, **kw)
+    return drafts.create(engine, owner=owner, name=name or path.name, data=path.read_bytes(), now=now, **kw)
 
 
 def test_a_text_document_becomes_a_draft_and_nothing_is_loaded(engine):
@@ -162,3 +161,22 @@ def test_bad_documents_and_bad_corrections_are_refused_with_nothing_written(engi
         assert words in refused.value.problems[0].message
     with Session(engine) as session:
         assert session.get(PlanDraft, draft_id).content["entries"] == []
+
+
+def test_an_amendment_keeps_what_the_document_does_not_say_and_drops_dangling_dependencies():
+    """Pure: the draft of the Оренбург document with the plan's carry-over, one row removed."""
+    from nok_workflow.importer.build import read_document
+    from nok_workflow.importer.draft import carry_over, to_plan, understand
+    from nok_workflow.plan import source
+
+    draft = understand(read_document(SEEDS / CASES["orenburg-raion-2024.yaml"][0]), name="orenburg-raion-2024.txt")
+    draft["carry"] = carry_over(source.parse(ORENBURG.read_text(encoding="utf-8"), "plan.yaml").data)
+    whole = to_plan(draft, output_name="p.yaml", origin="test").plan
+    assert whole.plan.period.start.isoformat() == "2024-09-17"  # the plan's exact period, not the year
+    depends = {ci.key: list(ci.item.depends_on) for ci in whole.compiled.items}
+    assert depends["I.2"] == ["I.1"] and depends["II.1"] == ["I.2"]
+
+    draft["rows"] = [r for r in draft["rows"] if not (r["section_number"] == "I." and r["number"] == "2")]
+    result = to_plan(draft, output_name="p.yaml", origin="test")
+    assert {ci.key: list(ci.item.depends_on) for ci in result.plan.compiled.items}["II.1"] == []
+    assert "пункт II.1: зависимость от I.2 снята — такого пункта в документе нет" in result.report.notes

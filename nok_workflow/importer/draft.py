@@ -238,12 +238,14 @@ def _carry(draft: dict[str, Any], sections: list[dict], report: ImportReport) ->
                 names.add(item["id"])
     for section in sections:
         for item in section["items"]:
+            sec = re.sub(r"\s", "", str(section.get("number") or "")).rstrip(".")
+            label = f"{sec}.{item['number'].rstrip('.')}" if sec else item["number"]
             refs = item.pop("depends_on", [])
             kept = [ref for ref in refs if str(ref).strip().rstrip(".") in names]
             if kept:
                 item["depends_on"] = kept
             if dropped := [str(ref) for ref in refs if ref not in kept]:
-                report.notes.append(f"пункт {item['number']}: зависимость от {', '.join(dropped)} снята — такого "
+                report.notes.append(f"пункт {label}: зависимость от {', '.join(dropped)} снята — такого "
                                     "пункта в документе нет")
     return {k: v for k, v in (carry.get("plan") or {}).items() if k != "period"}  # the period: period_of
 

@@ -45,7 +45,7 @@ def create_draft(
     raw = file.file.read(drafts.MAX_DOCUMENT_BYTES + 1)
     if len(raw) > drafts.MAX_DOCUMENT_BYTES:
         raise too_large(drafts.MAX_DOCUMENT_BYTES)
-    draft_id = drafts.create(c.engine, owner=who.actor, owner_name=who.actor, name=_clean_name(file.filename),
+    draft_id = drafts.create(c.engine, owner=who.actor, name=_clean_name(file.filename),
                              data=raw, now=c.now(), year=year)
     return _out(review.view(c.engine, draft_id, who.actor, c.now()))
 

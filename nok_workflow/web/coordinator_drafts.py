@@ -50,7 +50,7 @@ def start(request: Request, account: Account, name: str, raw: bytes, year: int |
     """An uploaded document → a draft and its review page; a file that is not a plan → why."""
     c = ctx(request)
     try:
-        draft_id = drafts.create(c.engine, owner=account.login, owner_name=account.name, name=name, data=raw,
+        draft_id = drafts.create(c.engine, owner=account.login, name=name, data=raw,
                                  now=c.now(), year=year)
     except InputError as exc:
         return page(request, "coord_upload.html", status=422, name=name, document=True,

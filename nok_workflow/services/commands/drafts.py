@@ -32,7 +32,7 @@ from nok_workflow.services.read.drafts import (
     known,
 )
 from nok_workflow.store.db import write_session
-from nok_workflow.store.models import Plan, PlanDraft, PlanVersion
+from nok_workflow.store.models import Account, Plan, PlanDraft, PlanVersion
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 NO_YEAR = "в документе не указан год плана: укажите его в поле «Год плана» и загрузите документ ещё раз"
@@ -47,7 +47,7 @@ class Preview:
     text: str
 
 
-def create(engine: Engine, *, owner: str, owner_name: str, name: str, data: bytes, now: dt.datetime,
+def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.datetime,
            year: int | None = None, timezone: str = "Europe/Moscow") -> str:
     """Read the document into a new draft of `owner`; the file is gone once read."""
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -68,13 +68,15 @@ def create(engine: Engine, *, owner: str, owner_name: str, name: str, data: byte
         if existing is not None:
             content["meta"]["timezone"] = existing.timezone
         content["known"] = _directory(session, owner, plan_id)
+        account = session.get(Account, owner)
+        owner_name = account.name if account is not None else owner
         if existing is not None:  # an amendment keeps what the document does not say (ids, dependencies…)
             text = session.execute(select(PlanVersion.source_text).where(
                 PlanVersion.plan_id == plan_id, PlanVersion.version == existing.current_version)).scalar()
             data = source.parse(text, plan_id).data if text else None
             if isinstance(data, dict):
                 content["carry"] = carry_over(data)
-    content["coordinator"] = {"id": owner, "name": owner_name or owner}
+    content["coordinator"] = {"id": owner, "name": owner_name}
     if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
         content["known"]["directory"].insert(0, dict(content["coordinator"]))
     draft_id = secrets.token_urlsafe(18)
