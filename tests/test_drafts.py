@@ -135,6 +135,9 @@ def test_another_coordinators_draft_is_not_found_and_an_expired_one_says_so(engi
         drafts.apply(engine, draft_id, owner="uo", now=later)
     assert review.open_drafts(engine, "uo", later) == []
     assert [d.id for d in review.open_drafts(engine, "uo", MOMENT)] == [draft_id]
+    fresh = _new(engine, GOROD, "gorod.txt", now=later)  # a new draft takes the expired ones away
+    with Session(engine) as session:
+        assert [d.id for d in session.exec(select(PlanDraft)).all()] == [fresh]
 
 
 def test_bad_documents_and_bad_corrections_are_refused_with_nothing_written(engine, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from slugify import slugify
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session
 
 from nok_workflow.importer.build import DirectoryFile, read_document
@@ -81,6 +81,8 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
         content["known"]["directory"].insert(0, dict(content["coordinator"]))
     draft_id = secrets.token_urlsafe(18)
     with write_session(engine) as session:
+        # Expired drafts go when a new one comes: what was read from a document lasts a week.
+        session.execute(delete(PlanDraft).where(PlanDraft.state == "open", PlanDraft.expires_at < now))
         session.add(PlanDraft(id=draft_id, owner=owner, created_at=now, expires_at=now + dt.timedelta(days=DAYS_KEPT),
                               source_name=name, content=content,
                               base_version=existing.current_version if existing is not None else 0))
