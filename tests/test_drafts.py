@@ -150,9 +150,19 @@ def test_bad_documents_and_bad_corrections_are_refused_with_nothing_written(engi
     with pytest.raises(InputError) as refused:
         _new(engine, no_year)
     assert "Год плана" in refused.value.problems[0].message
-    assert review.view(engine, _new(engine, no_year, year=2026), "uo", MOMENT).period == "2026"
+    informing = _new(engine, no_year, year=2026)
+    shown = review.view(engine, informing, "uo", MOMENT)
+    assert shown.period == "2026"
+    # «Организация-оператор» and «Организация-оператор ОГАУ «УО ЦСНК»»: flagged until one is picked.
+    alike = next(r for r in shown.rows if r.number == "3.")
+    assert shown.rows[0] == alike and "похожие ответственные" in alike.attention
+    assert alike.owners[0].alike == ["Организация-оператор ОГАУ «УО ЦСНК»"]
+    full = next(o.ref for r in shown.rows for o in r.owners if o.name == "Организация-оператор ОГАУ «УО ЦСНК»")
+    drafts.edit_row(engine, informing, owner="uo", now=MOMENT, row=alike.key, owners=[full])
+    shown = review.view(engine, informing, "uo", MOMENT)
+    assert not any("похожие ответственные" in r.attention for r in shown.rows) and shown.similar == []
     with Session(engine) as session:
-        assert len(session.exec(select(PlanDraft)).all()) == 1
+        assert len(session.exec(select(PlanDraft)).all()) == 1  # the refused documents left nothing
 
     draft_id = _new(engine, GOROD, "gorod.txt")
     key = review.view(engine, draft_id, "uo", MOMENT).rows[0].key
