@@ -189,6 +189,9 @@ def test_a_coordinator_walks_a_word_plan_to_the_plan_page_in_chromium(engine, ap
             row.screenshot(path=str(SHOTS / f"row-form-{width}.png"))
             if width == 375:
                 page.screenshot(path=str(SHOTS / f"corrected-{width}.png"), full_page=True)
+                page.goto(f"{origin}/")  # the open draft is listed on the home page
+                expect(page.locator(".coord-drafts").get_by_role("link")).to_contain_text("План-график")
+                page.screenshot(path=str(SHOTS / f"home-{width}.png"), full_page=True)
                 page.close()
                 continue  # the phone's draft stays open; the desktop applies its own
             page.get_by_role("button", name="Применить…").click()
