@@ -153,6 +153,9 @@ def test_bad_documents_and_bad_corrections_are_refused_with_nothing_written(engi
     informing = _new(engine, no_year, year=2026)
     shown = review.view(engine, informing, "uo", MOMENT)
     assert shown.period == "2026"
+    other_year = review.view(engine, _new(engine, GOROD, "gorod.txt", year=2025), "uo", MOMENT)
+    assert other_year.period == "2018" and "--year" not in " ".join(other_year.notes)
+    assert "год 2025, указанный при загрузке, не совпадает с периодом документа 2018" in other_year.notes[0]
     # «Организация-оператор» and «Организация-оператор ОГАУ «УО ЦСНК»»: flagged until one is picked.
     alike = next(r for r in shown.rows if r.number == "3.")
     assert shown.rows[0] == alike and "похожие ответственные" in alike.attention
@@ -162,7 +165,7 @@ def test_bad_documents_and_bad_corrections_are_refused_with_nothing_written(engi
     shown = review.view(engine, informing, "uo", MOMENT)
     assert not any("похожие ответственные" in r.attention for r in shown.rows) and shown.similar == []
     with Session(engine) as session:
-        assert len(session.exec(select(PlanDraft)).all()) == 1  # the refused documents left nothing
+        assert len(session.exec(select(PlanDraft)).all()) == 2  # the refused documents left nothing
 
     draft_id = _new(engine, GOROD, "gorod.txt")
     key = review.view(engine, draft_id, "uo", MOMENT).rows[0].key

@@ -39,7 +39,9 @@ _BY_TITLE = "из заголовка"
 _BY_DEADLINES = "определён по срокам пунктов — проверьте"
 _COORDINATOR = re.compile(r"^(?:отдел|департамент|управлени\w*|комитет|министерств\w*) образовани")
 _ACT = re.compile(r"^(?:приложение|утвержден|к протоколу|к приказу|к постановлению)", re.IGNORECASE)
-NO_YEAR_CLI = "в документе не указан год плана: задайте его, например --year 2025"
+# What to say of the year: `nok plan import` has --year, the upload form a field «Год плана».
+NO_YEAR = {True: "в документе не указан год плана: задайте его, например --year 2025",
+           False: "в документе не указан год плана: укажите его в поле «Год плана» и загрузите документ ещё раз"}
 PERIOD_GUESSED = "период плана определён по срокам пунктов"
 
 
@@ -81,7 +83,7 @@ class Owners:
 
 
 def understand(raw: RawDocument, *, name: str, year: int | None = None, timezone: str = "Europe/Moscow",
-               plan_id: str | None = None, no_year: str = NO_YEAR_CLI) -> dict[str, Any]:
+               plan_id: str | None = None, cli: bool = True) -> dict[str, Any]:
     """The document as a draft: the plan's title, act, period and every item row as written.
     `name` is the plan file's name the id comes from (its stem, if it is a valid id)."""
     table = structure(raw)
@@ -96,7 +98,7 @@ def understand(raw: RawDocument, *, name: str, year: int | None = None, timezone
                 "owners_text": item.owners_text, "result": item.text("result"), "origin": item.origin,
                 "owners": None, "corrected": [],
             })
-    period = _period(title, [r["deadline"] for r in rows], year, raw.source, notes, no_year)
+    period = _period(title, [r["deadline"] for r in rows], year, raw.source, notes, cli)
     return {
         "meta": {"title": title or "План мероприятий НОК", "approval_act": act, "period": period,
                  "timezone": timezone, "plan_id": plan_id or _plan_id(name, period)},
@@ -281,17 +283,20 @@ def _title_and_act(preamble: list[str]) -> tuple[str, str | None]:
 
 
 def _period(title: str, deadlines: list[str], year: int | None, file: str, notes: list[str],
-            no_year: str) -> object:
+            cli: bool) -> object:
     """The document's own years win: a given `year` only fills in a year the document does not
     name (a plan is moved to another year by `nok plan rollover`, not by relabelling it)."""
     found = _document_years(title, deadlines)
     if found is None:
         if year is None:
-            raise InputError([Problem(file, 0, 0, no_year)])
+            raise InputError([Problem(file, 0, 0, NO_YEAR[cli])])
         return year
     (start, end), where = found
     span = str(start) if start == end else f"{start}–{end}"
-    if year is not None and (year, year) != (start, end):
+    if year is not None and (year, year) != (start, end) and not cli:
+        notes.append(f"год {year}, указанный при загрузке, не совпадает с периодом документа {span} ({where}): "
+                     "взят период документа")
+    elif year is not None and (year, year) != (start, end):
         notes.append(f"--year {year} не совпадает с периодом документа {span} ({where}): взят период "
                      "документа; чтобы перенести план на другой год, используйте nok plan rollover")
     elif year is None and where == _BY_TITLE:

@@ -35,7 +35,6 @@ from nok_workflow.store.db import write_session
 from nok_workflow.store.models import Account, Plan, PlanDraft, PlanVersion
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-NO_YEAR = "в документе не указан год плана: укажите его в поле «Год плана» и загрузите документ ещё раз"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KINDS = {"unit": "отдел или организация", "person": "человек"}
 
@@ -57,7 +56,7 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
         path.write_bytes(data)
         raw = read_document(path)
         raw.source = name
-        content = understand(raw, name=name, year=year, timezone=timezone, no_year=NO_YEAR)
+        content = understand(raw, name=name, year=year, timezone=timezone, cli=False)
     plan_id = content["meta"]["plan_id"]
     with Session(engine) as session:
         existing = session.get(Plan, plan_id)
