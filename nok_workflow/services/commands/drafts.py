@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
     if len(data) > MAX_DOCUMENT_BYTES:
         raise InputError([Problem(name, 0, 0, f"файл больше {MAX_DOCUMENT_BYTES // 2**20} МБ — это не план")])
     with tempfile.TemporaryDirectory(prefix="nok-draft-") as folder:
-        path = Path(folder) / (Path(name).name or "document")
+        path = Path(folder) / ("document" + re.sub(r"[^\w.]", "", Path(name).suffix)[:8])
         path.write_bytes(data)
         raw = read_document(path)
         raw.source = name
@@ -66,15 +67,13 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
                                                   "документа и загрузите его ещё раз")])
         if existing is not None:
             content["meta"]["timezone"] = existing.timezone
-        content["known"] = _directory(session, owner, plan_id)
+        ids = list(session.execute(select(Plan.id).where(Plan.coordinator == owner).order_by(Plan.id)).scalars())
+        plans_data = {pid: _current(session, pid) for pid in sorted(ids, key=lambda i: i != plan_id)}
+        content["known"] = _directory(plans_data.values())
+        if isinstance(plans_data.get(plan_id), dict):  # an amendment keeps what the document does not say
+            content["carry"] = carry_over(plans_data[plan_id])
         account = session.get(Account, owner)
         owner_name = account.name if account is not None else owner
-        if existing is not None:  # an amendment keeps what the document does not say (ids, dependencies…)
-            text = session.execute(select(PlanVersion.source_text).where(
-                PlanVersion.plan_id == plan_id, PlanVersion.version == existing.current_version)).scalar()
-            data = source.parse(text, plan_id).data if text else None
-            if isinstance(data, dict):
-                content["carry"] = carry_over(data)
     content["coordinator"] = {"id": owner, "name": owner_name}
     if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
         content["known"]["directory"].insert(0, dict(content["coordinator"]))
@@ -88,20 +87,24 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
     return draft_id
 
 
-def _directory(session: Session, owner: str, plan_id: str) -> dict[str, list[dict]]:
-    """The owner's plans' directories (the plan of this id first), so known owners match:
-    read from each plan's current version, with groups, organisations and aliases."""
-    ids = list(session.execute(select(Plan.id).where(Plan.coordinator == owner).order_by(Plan.id)).scalars())
-    ids.sort(key=lambda i: i != plan_id)
+def _current(session: Session, plan_id: str) -> Any:
+    """The plan's current version as YAML data (None if it cannot be read)."""
+    text = session.execute(select(PlanVersion.source_text).join(Plan, Plan.id == PlanVersion.plan_id).where(
+        PlanVersion.plan_id == plan_id, PlanVersion.version == Plan.current_version)).scalar()
+    try:
+        return source.parse(text, plan_id).data if text else None
+    except InputError:
+        return None
+
+
+def _directory(plans_data: Iterable[Any]) -> dict[str, list[dict]]:
+    """The owner's plans' directories (the plan being amended first), so known owners match:
+    with groups, organisations and aliases; an id keeps its first entry."""
     found: dict[str, dict[str, dict]] = {"directory": {}, "groups": {}, "organisations": {}}
-    for pid in ids:
-        text = session.execute(select(PlanVersion.source_text).join(Plan, Plan.id == PlanVersion.plan_id).where(
-            PlanVersion.plan_id == pid, PlanVersion.version == Plan.current_version)).scalar()
-        if text is None:
-            continue
+    for data in plans_data:
         try:
-            lists = DirectoryFile.model_validate(source.parse(text, pid).data)
-        except (InputError, ValueError):
+            lists = DirectoryFile.model_validate(data)
+        except ValueError:
             continue
         for kind in found:
             for entry in getattr(lists, kind):
