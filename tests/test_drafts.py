@@ -178,6 +178,16 @@ def test_bad_documents_and_bad_corrections_are_refused_with_nothing_written(engi
     with Session(engine) as session:
         assert session.get(PlanDraft, draft_id).content["entries"] == []
 
+    # A correction that makes the plan invalid (two items «1.1»): the review says so, applying refuses.
+    first = review.view(engine, draft_id, "uo", MOMENT).rows[-1]
+    drafts.edit_row(engine, draft_id, owner="uo", now=MOMENT, row=first.key, split=(first.title, "Ещё", first.number))
+    shown = review.view(engine, draft_id, "uo", MOMENT)
+    assert any("повторяется" in p for p in shown.problems)
+    with pytest.raises(InputError):
+        drafts.apply(engine, draft_id, owner="uo", now=MOMENT)
+    with Session(engine) as session:
+        assert session.exec(select(Plan)).all() == [] and session.get(PlanDraft, draft_id).state == "open"
+
 
 def test_an_amendment_keeps_what_the_document_does_not_say_and_drops_dangling_dependencies():
     """Pure: the draft of the Оренбург document with the plan's carry-over, one row removed."""

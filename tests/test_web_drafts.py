@@ -103,6 +103,16 @@ def test_refusals_are_pages_in_russian(engine, app_of, tmp_path):
     year = _upload(c, letter, **{"year": "двадцать"})
     assert year.status_code == 422 and "год плана «двадцать» записан неверно" in year.text
 
+    last = review.view(engine, draft_id, "uo", MOMENT).rows[-1]
+    c.post(f"/drafts/{draft_id}/rows/{last.key}", data={"csrf": c.cookies["nok_csrf"], "action": "split",
+                                                        "title": last.title, "second_title": "Ещё",
+                                                        "second_number": last.number})
+    blocked = c.get(f"/drafts/{draft_id}").text
+    assert "Пока черновик нельзя применить" in blocked and "повторяется" in blocked
+    assert re.search(r'<button type="submit" disabled>Применить…</button>', blocked)
+    refused = c.post(f"/drafts/{draft_id}/confirm", data={"csrf": c.cookies["nok_csrf"]})
+    assert refused.status_code == 422 and "Пока черновик нельзя применить" in refused.text
+
     stranger = sign_in(app_of(engine), login="other")
     for response in (stranger.get(f"/drafts/{draft_id}"),
                      stranger.post(f"/drafts/{draft_id}/apply", data={"csrf": stranger.cookies["nok_csrf"], "base": "1"})):
