@@ -50,7 +50,7 @@ _STANDALONE_YEAR = re.compile(r"(?<!\d)" + _YEAR + r"(?!\d)")
 _HEAD = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*---[ \t]*(?:#[^\n]*)?\n")
 # Indentation styles tried on the unchanged plan; the one that reproduces the file is used.
 _INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0))
-# Free texts that are kept as written, though an old year in them may need a human's look.
+# Free texts of an item: only a year of the old plan's period moves in them, each listed.
 _KEPT_TEXTS = ("title", "results", "note")
 
 
@@ -84,8 +84,12 @@ class _Shifter:
     delta: int
     leap_fixes: list[str] = field(default_factory=list)
 
-    def text(self, value: str) -> str:
-        return _SHIFTABLE.sub(self._replace, value)
+    def text(self, value: str, only: frozenset[int] | None = None) -> str:
+        """``value`` with its years and dates moved; with ``only``, just those in these years
+        (a plan's own year in a title moves, the year of a law it cites does not)."""
+        if only is None:
+            return _SHIFTABLE.sub(self._replace, value)
+        return _SHIFTABLE.sub(lambda m: self._replace(m) if _year_of(m) in only else m[0], value)
 
     def date(self, value: dt.date) -> dt.date:
         year = value.year + self.delta
@@ -114,6 +118,14 @@ class _Shifter:
             self.leap_fixes.append(f"29.02.{year} не существует — взято 28.02.{year}")
             return "28"
         return day
+
+
+def _year_of(m: re.Match[str]) -> int:
+    if m["year"]:
+        return int(m["year"])
+    if m["wy"]:
+        return int(m["wy"])
+    return (2000 if len(m["y"]) == 2 else 0) + int(m["y"])
 
 
 def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = None) -> RolloverResult:
@@ -162,7 +174,9 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
     if shift.leap_fixes:
         notes.extend(f"период: {fix}" for fix in shift.leap_fixes)
     changes = _shift_deadlines(data, loaded, shift, notes)
-    notes.extend(_stale_years(loaded))
+    changes.extend(_shift_kept_texts(data, loaded, shift))
+    order = {compiled.key: index for index, compiled in enumerate(loaded.compiled.items)}
+    changes.sort(key=lambda change: order[change.key.split(", ")[0]])  # item by item, as in the plan
 
     out = io.StringIO()
     yaml.dump(data, out)
@@ -295,18 +309,26 @@ def _shift_deadlines(
     return changes
 
 
-def _stale_years(loaded: LoadedPlan) -> list[str]:
-    """Kept texts (item titles, results, notes) that still name a year of the old plan."""
-    years = {str(y) for y in loaded.plan.period.years}
-    keys = []
-    for compiled in loaded.compiled.items:
-        texts: list[str] = []
+def _shift_kept_texts(data: CommentedMap, loaded: LoadedPlan, shift: _Shifter) -> list[Change]:
+    """Titles, results and notes of the items: a year of the old plan's period moves with the
+    plan («Договор … в 2024 году» → «… в 2025 году»), other years stay (a law of 2012); each
+    change is listed for a human, as the wordings are."""
+    years = frozenset(loaded.plan.period.years)
+    labels = {"title": "название", "results": "результат", "note": "примечание"}
+    items = [item for section in data["sections"] for item in section["items"]]
+    keys = [compiled.key for compiled in loaded.compiled.items]
+    changes: list[Change] = []
+    for key, item in zip(keys, items, strict=True):
         for name in _KEPT_TEXTS:
-            value = getattr(compiled.item, name)
-            texts.extend(value if isinstance(value, list) else [value or ""])
-        if any(m[0] in years for t in texts for m in _STANDALONE_YEAR.finditer(t)):
-            keys.append(compiled.key)
-    if not keys:
-        return []
-    return [f"год прежнего плана остался в названиях, результатах или примечаниях пунктов "
-            f"(не изменены): {', '.join(keys)}"]
+            value = item.get(name)
+            if isinstance(value, str):
+                if (new := shift.text(value, years)) != value:
+                    item[name] = _like(value, new)
+                    changes.append(Change(f"{key}, {labels[name]}", str(value), new))
+            elif isinstance(value, list):
+                for index, entry in enumerate(value):
+                    if isinstance(entry, str) and (new := shift.text(entry, years)) != entry:
+                        value[index] = _like(entry, new)
+                        changes.append(Change(f"{key}, {labels[name]}", str(entry), new))
+    shift.leap_fixes.clear()  # a leap day in free text is not a date to flag
+    return changes
