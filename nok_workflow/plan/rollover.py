@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import io
 import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import CommentMark
-from ruamel.yaml.scalarstring import (
-    FoldedScalarString,
-    LiteralScalarString,
-    ScalarString,
-)
-from ruamel.yaml.tokens import CommentToken
 
 from nok_workflow.deadlines.grammar import MONTH
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
+from nok_workflow.plan.yaml_rt import RoundTrip, delete_key, like
 from nok_workflow.problems import InputError, Problem
 
 # The years the schema accepts as ``period: 2018`` shorthand.
@@ -46,10 +38,6 @@ _SHIFTABLE = re.compile(
     re.IGNORECASE,
 )
 _STANDALONE_YEAR = re.compile(r"(?<!\d)" + _YEAR + r"(?!\d)")
-# A document-start marker with only comments before it: ruamel would drop those comments.
-_HEAD = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*---[ \t]*(?:#[^\n]*)?\n")
-# Indentation styles tried on the unchanged plan; the one that reproduces the file is used.
-_INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0))
 # Free texts of an item: only a year of the old plan's period moves in them, each listed.
 _KEPT_TEXTS = ("title", "results", "note")
 
@@ -143,13 +131,8 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
         raise InputError([Problem(file, *period_at, f"год {to_year}: период нового плана выходит "
                                                     f"за {MIN_YEAR}–{MAX_YEAR}")])
 
-    head, body = _split_head(text)
-    yaml = _yaml()
-    try:
-        data = yaml.load(body)
-    except YAMLError as exc:  # PyYAML read it, ruamel did not: say so rather than crash
-        raise InputError([Problem(file, 0, 0, f"не удалось перечитать план для переноса: {exc}")]) from None
-    _choose_indent(yaml, data, body)
+    doc = RoundTrip.load(text, file, "не удалось перечитать план для переноса")
+    data = doc.data
     shift = _Shifter(delta)
     notes: list[str] = []
 
@@ -157,18 +140,18 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
     if new_id == plan.id:
         new_id = f"{plan.id}-{to_year}"
         notes.append(f"в id плана не было года — добавлен: «{new_id}»")
-    data["id"] = _like(data["id"], new_id)
+    data["id"] = like(data["id"], new_id)
 
     new_title = shift.text(plan.title)
     if new_title != plan.title:
-        data["title"] = _like(data["title"], new_title)
+        data["title"] = like(data["title"], new_title)
         notes.append(f"название: «{plan.title}» → «{new_title}»")
     shift.leap_fixes.clear()  # a leap day in the title is plain text, not a date to flag
 
     if "approval_act" in data:
         was = f" (был: «{plan.approval_act}»)" if plan.approval_act else ""
         notes.append(f"акт утверждения удалён — новый план ещё не утверждён{was}")
-        _delete_key(data, "approval_act")
+        delete_key(data, "approval_act")
 
     _shift_period(data, shift)
     if shift.leap_fixes:
@@ -178,9 +161,7 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
     order = {compiled.key: index for index, compiled in enumerate(loaded.compiled.items)}
     changes.sort(key=lambda change: order[change.key.split(", ")[0]])  # item by item, as in the plan
 
-    out = io.StringIO()
-    yaml.dump(data, out)
-    new_text = head + out.getvalue()
+    new_text = doc.dump()
     # The new plan must be valid before anyone writes it anywhere.
     new_plan = validate_document(source.parse(new_text, new_file or file))
     return RolloverResult(new_text, plan.id, new_id, delta, new_plan, changes, notes)
@@ -188,86 +169,17 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
 
 # --- helpers ----------------------------------------------------------------------------
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1_000_000  # never re-wrap the document's lines
-    yaml.allow_unicode = True
-    return yaml
-
-
-def _split_head(text: str) -> tuple[str, str]:
-    m = _HEAD.match(text)
-    return (m[0], text[m.end():]) if m else ("", text)
-
-
-def _choose_indent(yaml: YAML, data: Any, body: str) -> None:
-    """Keep the file's own indentation: take the style whose dump reproduces it best."""
-    original = body.splitlines()
-
-    def mismatch(indent: tuple[int, int, int]) -> int:
-        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-        out = io.StringIO()
-        yaml.dump(data, out)
-        dumped = out.getvalue().splitlines()
-        return sum(a != b for a, b in zip(original, dumped)) + abs(len(original) - len(dumped))
-
-    best = min(_INDENTS, key=mismatch)  # min keeps the first of equals: (2, 4, 2) by default
-    yaml.indent(mapping=best[0], sequence=best[1], offset=best[2])
-
-
-def _like(old: Any, new: Any) -> Any:
-    """``new`` in the scalar style of ``old`` (quoted, folded, …)."""
-    if isinstance(old, ScalarString) and isinstance(new, str):
-        styled = type(old)(new)
-        if isinstance(old, (FoldedScalarString, LiteralScalarString)):
-            # Year shifts keep the length, so the folds still fall between the same words.
-            if len(new) == len(old) and getattr(old, "fold_pos", None) is not None:
-                styled.fold_pos = list(old.fold_pos)  # type: ignore[attr-defined]
-            if getattr(old, "comment", None) is not None:
-                styled.comment = old.comment  # type: ignore[attr-defined]
-        return styled
-    if isinstance(old, int) and not isinstance(old, bool) and isinstance(new, int):
-        return type(old)(new)
-    return new
-
-
-def _delete_key(mapping: CommentedMap, key: str) -> None:
-    """Delete ``key`` but keep the comment lines that follow its value.
-
-    ruamel stores those lines with the deleted key (after its end-of-line comment); they
-    belong to what follows, so they move in front of the next key.
-    """
-    keys = list(mapping)
-    value = mapping[key]
-    token = (mapping.ca.items.get(key) or [None, None, None])[2]
-    del mapping[key]
-    mapping.ca.items.pop(key, None)
-    following = keys[keys.index(key) + 1:]
-    if not isinstance(token, CommentToken) or not following:
-        return
-    lines = token.value
-    if not isinstance(value, (FoldedScalarString, LiteralScalarString)):
-        # A one-line value: the token starts with the rest of its line (comment or newline).
-        lines = lines.split("\n", 1)[1] if "\n" in lines else ""
-    if not lines.strip():
-        return
-    entry = mapping.ca.items.setdefault(following[0], [None, None, None, None])
-    before = [CommentToken(line + "\n", CommentMark(0)) for line in lines.rstrip("\n").split("\n")]
-    entry[1] = before + (entry[1] or [])
-
-
 def _shift_value(value: Any, shift: _Shifter) -> Any:
     """A year, a date or an ISO date string, shifted."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return _like(value, value + shift.delta)
+        return like(value, value + shift.delta)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return shift.date(value)
     if isinstance(value, str):
         with suppress(ValueError):
-            return _like(value, shift.date(dt.date.fromisoformat(value)).isoformat())
+            return like(value, shift.date(dt.date.fromisoformat(value)).isoformat())
     return value
 
 
@@ -294,12 +206,12 @@ def _shift_deadlines(
         if isinstance(deadline, str):
             new = shift.text(deadline)
             if new != deadline:
-                item["deadline"] = _like(deadline, new)
+                item["deadline"] = like(deadline, new)
                 changes.append(Change(key, str(deadline), new))
         elif isinstance(deadline, dict):
             text = deadline.get("text")
             if isinstance(text, str) and (new := shift.text(text)) != text:
-                deadline["text"] = _like(text, new)
+                deadline["text"] = like(text, new)
                 changes.append(Change(key, str(text), new))
             for name in ("opens", "due"):
                 if name in deadline and (new_value := _shift_value(deadline[name], shift)) != deadline[name]:
@@ -323,12 +235,12 @@ def _shift_kept_texts(data: CommentedMap, loaded: LoadedPlan, shift: _Shifter) -
             value = item.get(name)
             if isinstance(value, str):
                 if (new := shift.text(value, years)) != value:
-                    item[name] = _like(value, new)
+                    item[name] = like(value, new)
                     changes.append(Change(f"{key}, {labels[name]}", str(value), new))
             elif isinstance(value, list):
                 for index, entry in enumerate(value):
                     if isinstance(entry, str) and (new := shift.text(entry, years)) != entry:
-                        value[index] = _like(entry, new)
+                        value[index] = like(entry, new)
                         changes.append(Change(f"{key}, {labels[name]}", str(entry), new))
     shift.leap_fixes.clear()  # a leap day in free text is not a date to flag
     return changes
