@@ -18,6 +18,7 @@ from nok_workflow.services.read.drafts import open_drafts
 from nok_workflow.web import (
     coordinator_calendar,
     coordinator_drafts,
+    coordinator_edit,
     coordinator_plans,
     coordinator_report,
     coordinator_review,
@@ -96,6 +97,7 @@ def plan_audit(request: Request, plan_id: str, account: Annotated[Account, Depen
 
 router.include_router(coordinator_plans.router)
 router.include_router(coordinator_drafts.router)
+router.include_router(coordinator_edit.router)
 router.include_router(coordinator_review.router)
 router.include_router(coordinator_calendar.router)
 router.include_router(coordinator_report.router)
