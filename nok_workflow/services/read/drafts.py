@@ -14,7 +14,14 @@ from sqlmodel import Session
 
 from nok_workflow.deadlines.context import PlanPeriod
 from nok_workflow.deadlines.grammar import interpret, normalise
-from nok_workflow.importer.draft import PERIOD_GUESSED, Directory, period_of, resolve_owners, to_plan
+from nok_workflow.importer.draft import (
+    PERIOD_GUESSED,
+    Directory,
+    ImportResult,
+    period_of,
+    resolve_owners,
+    to_plan,
+)
 from nok_workflow.problems import InputError
 from nok_workflow.store.models import Plan, PlanDraft
 
@@ -143,7 +150,7 @@ def plan_period(period: object) -> PlanPeriod:
     return PlanPeriod.year(int(period))  # type: ignore[arg-type]
 
 
-def build_plan(draft: PlanDraft):  # -> ImportResult
+def build_plan(draft: PlanDraft) -> ImportResult:
     """The draft as plan YAML (raises InputError with what keeps it from being a plan)."""
     content = draft.content
     return to_plan(content, known(content), output_name=draft.source_name,
