@@ -19,11 +19,16 @@ from pathlib import Path
 from nok_workflow.importer import limits
 from nok_workflow.importer.archive import fail
 from nok_workflow.importer.rows import RawDocument, Row
+from nok_workflow.problems import InputError
 
 MAX_PAGES = 300
 _SAME_LINE = 2.0  # points: words whose tops differ less are on one line
 _TOLERANCE = 1.0
 _WORD_HYPHEN = re.compile(r"\w[-‐]$")  # `Южно-` at a line end: the word goes on
+_LOCKED = ("PDF защищён паролем: снимите защиту (откройте и сохраните без пароля) "
+           "или найдите исходный документ плана (.docx)")
+_NO_TEXT = ("в PDF нет текста: страницы пусты или буквы сохранены как рисунок — найдите исходный документ "
+            "плана (.docx) или PDF, сохранённый из Word")
 _SCAN = ("это PDF без текстового слоя (скан или картинки страниц): текст таблицы из него не прочитать — "
          "найдите исходный документ плана (.docx) или PDF, сохранённый из Word («Файл → Сохранить как → PDF»)")
 
@@ -55,30 +60,48 @@ def read_pdf(path: Path) -> RawDocument:
 
 def read_pdf_here(path: Path) -> RawDocument:
     import pdfplumber
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfplumber.utils.exceptions import PdfminerException
 
     try:
-        pdf = pdfplumber.open(path)
-    except (PDFPasswordIncorrect, PDFEncryptionError):
-        raise fail(path, "PDF защищён паролем: снимите защиту (откройте и сохраните без пароля) "
-                         "или найдите исходный документ плана (.docx)") from None
-    except (PDFSyntaxError, ValueError, TypeError, KeyError, AttributeError):
-        raise fail(path, "файл повреждён: PDF не читается") from None
-    with pdf:
-        count = _page_count(pdf)
-        if count > MAX_PAGES:
-            raise fail(path, f"в PDF {count} страниц — больше {MAX_PAGES}, это не план; "
-                             "укажите документ с одним планом")
-        doc = RawDocument(str(path))
-        rows: list[_Row] = []
-        chars = 0
-        for page_no, page in enumerate(pdf.pages, start=1):
-            chars += len(page.chars)
-            _read_page(page, page_no, doc, rows)
-            page.flush_cache()
+        with pdfplumber.open(path) as pdf:
+            return _read(path, pdf)
+    except PdfminerException as exc:  # pdfplumber wraps what pdfminer raised
+        raise _failure(path, exc.args[0] if exc.args else exc) from None
+    except InputError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # pdfminer raises many kinds on a damaged file
+        raise _failure(path, exc) from None
+
+
+def _failure(path: Path, cause: object) -> BaseException:
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
+        return fail(path, _LOCKED)
+    if isinstance(cause, MemoryError) or "allocate" in str(cause):  # zlib's MemoryError under RLIMIT_AS
+        return MemoryError()
+    return fail(path, f"файл повреждён: PDF не читается ({type(cause).__name__})")
+
+
+def _read(path: Path, pdf) -> RawDocument:
+    count = _page_count(pdf)
+    if count > MAX_PAGES:
+        raise fail(path, f"в PDF {count} страниц — больше {MAX_PAGES}, это не план; "
+                         "укажите документ с одним планом")
+    if not count:
+        raise fail(path, "файл повреждён: в PDF нет ни одной страницы")
+    doc = RawDocument(str(path))
+    rows: list[_Row] = []
+    chars = images = 0
+    for page_no, page in enumerate(pdf.pages, start=1):
+        chars += len(page.chars)
+        images += len(page.images)
+        _read_page(page, page_no, doc, rows)
+        page.flush_cache()
     if not chars:
-        raise fail(path, _SCAN)
+        raise fail(path, _SCAN if images else _NO_TEXT)
     if not rows:
         raise fail(path, "в PDF не найдено таблиц с линиями: план должен быть таблицей "
                          "(№, Мероприятие, Срок, Ответственные, Результат); найдите исходный документ (.docx)")
