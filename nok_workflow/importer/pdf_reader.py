@@ -24,6 +24,7 @@ from nok_workflow.problems import InputError
 MAX_PAGES = 300
 _SAME_LINE = 2.0  # points: words whose tops differ less are on one line
 _TOLERANCE = 1.0
+_CLOSING = tuple(".,;:!?%")  # a line starting with one continues the word before it
 _WORD_HYPHEN = re.compile(r"\w[-‐]$")  # `Южно-` at a line end: the word goes on
 _LOCKED = ("PDF защищён паролем: снимите защиту (откройте и сохраните без пароля) "
            "или найдите исходный документ плана (.docx)")
@@ -197,10 +198,11 @@ def reflow(lines: list[Line]) -> str:
             text = line.text
         elif previous.x1 + 0.3 * previous.size + line.first <= previous.right + _TOLERANCE:
             text += "\n\n" + line.text  # the next word would have fit: the paragraph ended
-        elif _WORD_HYPHEN.search(previous.text):
-            text += line.text  # `Южно-` + `Сахалинск`
+        elif _WORD_HYPHEN.search(previous.text) or line.text[:1] in _CLOSING:
+            text += line.text  # `Южно-` + `Сахалинск`; `10.10` + `.` in a narrow number column
         elif previous.text.endswith((" -", " –", " —")) or previous.text in ("-", "–", "—"):
             text += " " + line.text  # a dash between words: not a word's hyphen for `join_fragments`
         else:
             text += "\n" + line.text
     return text
+
