@@ -241,3 +241,17 @@ def test_command_imports_a_pdf(converted, tmp_path):
     assert result.returncode == 0, result.stderr.decode()
     assert "импортировано" in result.stdout.decode()
     assert "# Импортировано из plan0.pdf" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"%PDF-1.4\n%%EOF\n", "это PDF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "Workbook".encode("utf-16-le") + b"\x00" * 496,
+     "это таблица Excel старого формата (.xls)"),
+    (b"", "файл пуст"),
+])
+def test_read_grids_names_what_is_not_a_table(tmp_path, content, what):
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_grids(path)
+    assert str(caught.value).startswith(f"{path}: {what}")
