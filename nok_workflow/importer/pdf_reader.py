@@ -12,6 +12,7 @@ file or too many pages is refused with what it is and what to do; the parse runs
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,12 +128,20 @@ def _read_page(page, page_no: int, doc: RawDocument, rows: list[_Row]) -> None:
     if not rows:
         top = tables[0].bbox[1] if tables else page.height
         doc.preamble.extend(line.text for line in _lines([w for w in words if w["bottom"] <= top + _TOLERANCE]))
+    words.sort(key=_middle_y)
+    middles = [_middle_y(w) for w in words]
     number = 0
     for table in tables:
         for t_row in table.rows:
             number += 1
-            cells = [_lines([w for w in words if _inside(w, box)], box) if box else [] for box in t_row.cells]
-            rows.append(_Row(cells, page_no, number, t_row.bbox[1], t_row.bbox[3]))
+            top, bottom = t_row.bbox[1], t_row.bbox[3]
+            band = words[bisect.bisect_left(middles, top):bisect.bisect_right(middles, bottom)]
+            cells = [_lines([w for w in band if _inside(w, box)], box) if box else [] for box in t_row.cells]
+            rows.append(_Row(cells, page_no, number, top, bottom))
+
+
+def _middle_y(word: dict) -> float:
+    return (word["top"] + word["bottom"]) / 2
 
 
 def _join_split_rows(rows: list[_Row]) -> list[_Row]:
