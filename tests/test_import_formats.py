@@ -27,7 +27,7 @@ from nok_workflow.importer.tabular import read_grids
 from nok_workflow.problems import InputError
 from tests.support.badinput import nok
 from tests.support.paths import PLANS
-from tests.test_importer import CASES, build_docx
+from tests.support.plan_documents import CASES, build_docx
 
 FORMATS = ("pdf", "xlsx", "ods", "odt")
 
