@@ -257,3 +257,41 @@ def test_read_grids_names_what_is_not_a_table(tmp_path, content, what):
     with pytest.raises(InputError) as caught:
         read_grids(path)
     assert str(caught.value).startswith(f"{path}: {what}")
+
+
+def _ods(rows_xml: str) -> bytes:
+    import io
+    import zipfile
+
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3">'
+               '<office:body><office:spreadsheet><table:table table:name="Лист1">'
+               f'{rows_xml}</table:table></office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def test_ods_repeats_are_counted_not_expanded(tmp_path):
+    """A crafted sheet: a row of text repeated a million times is refused by the row limit, and
+    a cell repeated 16 384 times across reads as at most 200 cells."""
+    cell = '<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>'
+    path = tmp_path / "rows.ods"
+    path.write_bytes(_ods(f'<table:table-row table:number-rows-repeated="1000000">{cell}</table:table-row>'))
+    with pytest.raises(InputError, match="лист «Лист1»: больше 200000 строк — слишком много; разделите файл"):
+        read_grids(path)
+    wide = cell.replace("<table:table-cell ", '<table:table-cell table:number-columns-repeated="16384" ')
+    path.write_bytes(_ods(f"<table:table-row>{wide}</table:table-row>"))
+    (grid,) = read_grids(path)
+    assert grid.rows == [["x"] * 200] and grid.origins == ["лист «Лист1», строка 1"]
