@@ -8,8 +8,8 @@ REASONS: dict[tuple[str, str], str] = {
     ("Import: a", "PDF →"): (
         "the floor is pdfminer (under pdfplumber) turning each page's content stream into characters: "
         "bare pdfplumber finding the tables and words of the same pages (the baseline) takes as long, and "
-        "in a profile our reflow and row assembly is under 10% of the time; ~60 ms a page on 2 shared "
-        "cores, and LibreOffice prints this plan's narrow columns on 39 landscape pages."),
+        "in a profile our reflow and row assembly is under 10% of the time; 60–140 ms a page on 2 cores "
+        "shared with other builds, and LibreOffice prints this plan's narrow columns on 39 landscape pages."),
     ("Store, PostgreSQL", "load W-region"): (
         "the floor is PostgreSQL itself: a raw COPY of the same rows into the same table takes 3 s or "
         "more alone (the baseline beside it; its eight indexes, three of them for the daily sweep, are "
