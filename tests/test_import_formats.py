@@ -295,3 +295,17 @@ def test_ods_repeats_are_counted_not_expanded(tmp_path):
     path.write_bytes(_ods(f"<table:table-row>{wide}</table:table-row>"))
     (grid,) = read_grids(path)
     assert grid.rows == [["x"] * 200] and grid.origins == ["лист «Лист1», строка 1"]
+
+
+@pytest.mark.slow
+def test_pdf_read_in_two_children_is_the_pdf_read_in_one(converted, monkeypatch):
+    """A long PDF's halves go to two children at once; rows cut between the halves still join."""
+    from nok_workflow.importer import pdf_reader
+
+    path = converted["yuzhno-sakhalinsk-2014-2016.yaml"]["pdf"]
+    whole = pdf_reader.read_pdf_here(path)
+    monkeypatch.setattr(pdf_reader, "_PARALLEL_FROM", 2)
+    halves = pdf_reader.read_pdf(path)
+    assert halves.preamble == whole.preamble
+    assert [(r.cells, r.origin) for r in halves.rows] == [(r.cells, r.origin) for r in whole.rows]
+    assert {r.origin.split(",")[0] for r in whole.rows} >= {"страница 1", "страница 2", "страница 3"}
