@@ -5,6 +5,13 @@ from __future__ import annotations
 
 # (start of the section's title, start of the figure's label) → what we found (issue 15).
 REASONS: dict[tuple[str, str], str] = {
+    ("Import: a", "PDF →"): (
+        "the floor is pdfminer (under pdfplumber) turning each page's content stream into characters: "
+        "bare pdfplumber on the same pages (the baseline) takes as long, and in a profile our reflow and row "
+        "assembly is under 10% of the time. The parse is 2.5–3.6 s of CPU (39 landscape pages: LibreOffice "
+        "prints this plan's narrow columns long), split in halves over two children of 1.3–1.8 s each: on two "
+        "idle cores the wall time would be about that — not measured, the machine ran under a load "
+        "average of 6–8 from other builds."),
     ("Store, PostgreSQL", "load W-region"): (
         "the floor is PostgreSQL itself: a raw COPY of the same rows into the same table takes 3 s or "
         "more alone (the baseline beside it; its eight indexes, three of them for the daily sweep, are "

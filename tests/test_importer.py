@@ -1,11 +1,12 @@
 """`nok plan import`: the four seeds — as text and as Word documents — give the checked plans.
 
-The .docx files are built here with python-docx from the checked YAML, with the quirks of
-real Word plans: the seed's column order, section rows merged across the table, a long
+The .docx files are built (tests/support/plan_documents.py) with python-docx from the checked
+YAML, ruled and landscape, with the quirks of real Word plans: the seed's column order, section rows merged across the table, a long
 row split over a page (its number cell empty), the header repeated in a second table,
 several owners as separate paragraphs of one cell. Also: the document's own years beat
 `--year`, and owners that look like one party are reported (merged only by a directory alias).
-Refused inputs are in test_bad_input_import.py.
+Refused inputs are in test_bad_input_import.py; the same plans as PDF, .xlsx, .ods and .odt in
+test_import_formats.py.
 """
 
 from __future__ import annotations
