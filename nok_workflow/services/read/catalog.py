@@ -79,3 +79,13 @@ def plan_schedule(engine: Engine, plan_id: str) -> tuple[int, str]:
         if plan is None:
             raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен (см. nok plan list)")])
         return plan.reminder_hour, plan.timezone
+
+
+def current_source(engine: Engine, plan_id: str) -> str | None:
+    """The text of the plan's current version exactly as it was loaded (comments and key
+    order kept); None when no such plan is loaded."""
+    with Session(engine) as session:
+        return session.execute(
+            select(PlanVersion.source_text)
+            .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
+            .where(Plan.id == plan_id)).scalar_one_or_none()
