@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import difflib
 from pathlib import Path
 
@@ -65,7 +66,15 @@ def test_each_bundled_plan_rolls_to_next_year_with_the_same_structure(path: Path
     assert new.plan.period.end.year == old.plan.period.end.year + 1
 
     def shape(loaded: LoadedPlan) -> list[tuple]:
-        return [(c.key, c.item.title, c.item.owners, c.item.results, c.item.depends_on)
+        # The plan's own years in titles and results move with it: compared as «<год N>».
+        first = loaded.plan.period.start.year
+
+        def text(value: str) -> str:
+            return re.sub(r"(?<!\d)(?:19|20|21)\d\d(?!\d)",
+                          lambda m: f"<год {int(m[0]) - first}>" if int(m[0]) in loaded.plan.period.years else m[0],
+                          value)
+
+        return [(c.key, text(c.item.title), c.item.owners, [text(r) for r in c.item.results], c.item.depends_on)
                 for c in loaded.compiled.items]
 
     assert shape(new) == shape(old)
@@ -99,7 +108,13 @@ def test_orenburg_2024_to_2025_by_hand():
         ("approval_act: Приложение № 1 к протоколу №1 от 17.09.2024 общественного совета", ""),
         ("  start: 2024-09-17", "  start: 2025-09-17"),
         ("  end: 2024-12-31", "  end: 2025-12-31"),
-        *[(f"        deadline: {old}", f"        deadline: {new}") for _, old, new in result.changes],
+        ("        deadline: 3 квартал 2024 г.", "        deadline: 3 квартал 2025 г."),
+        ("            проводиться НОКО в 2024 году и утверждении организации-оператора",
+         "            проводиться НОКО в 2025 году и утверждении организации-оператора"),
+        ("        deadline: 4 квартал 2024 г.", "        deadline: 4 квартал 2025 г."),
+        ("        results: [Договор о проведении НОКО в ОО района в 2024 году]",
+         "        results: [Договор о проведении НОКО в ОО района в 2025 году]"),
+        *[(f"        deadline: {old}", f"        deadline: {new}") for _, old, new in result.changes[4:]],
     ]
 
 
@@ -107,7 +122,13 @@ def test_orenburg_report_lists_exactly_the_wordings_with_a_year():
     result = roll("orenburg-raion-2024", 2025)
     assert result.changes == [
         Change("I.1", "3 квартал 2024 г.", "3 квартал 2025 г."),
+        Change("I.1, результат", "Протокол об утверждении перечня организаций, в отношении которых будет "
+               "проводиться НОКО в 2024 году и утверждении организации-оператора",
+               "Протокол об утверждении перечня организаций, в отношении которых будет "
+               "проводиться НОКО в 2025 году и утверждении организации-оператора"),
         Change("I.2", "4 квартал 2024 г.", "4 квартал 2025 г."),
+        Change("I.2, результат", "Договор о проведении НОКО в ОО района в 2024 году",
+               "Договор о проведении НОКО в ОО района в 2025 году"),
         Change("II.1", "Октябрь –декабрь 2024 г.", "Октябрь –декабрь 2025 г."),
         Change("II.2", "Октябрь –декабрь 2024 г.", "Октябрь –декабрь 2025 г."),
         Change("II.3", "Октябрь –декабрь 2024 г.", "Октябрь –декабрь 2025 г."),
@@ -120,8 +141,8 @@ def test_orenburg_report_lists_exactly_the_wordings_with_a_year():
     notes = "\n".join(result.notes)
     assert "в 2024 году» → «" in notes and "в 2025 году»" in notes  # the title
     assert "акт утверждения удалён" in notes and "17.09.2024" in notes
-    # The results of I.1 and I.2 name 2024; they are kept but pointed out.
-    assert "(не изменены): I.1, I.2" in notes
+    # The results of I.1 and I.2 named 2024: moved with the plan, listed above for review.
+    assert "не изменены" not in notes
     assert [w.message for w in result.warnings] == [
         "год 2026 в сроке «I квартал 2026 г.» вне периода плана (2025)"
     ]
@@ -259,6 +280,24 @@ def test_other_indentation_style_is_kept():
     assert result.new_text == text.replace("2024", "2025")
 
 
+def test_the_plans_own_years_in_titles_and_results_move_and_other_years_stay():
+    text = (
+        "id: plan-2024\ntitle: План\nperiod: 2024\ncoordinator: otdel\n"
+        "directory:\n- id: otdel\n  name: Отдел образования\n"
+        "sections:\n- number: '1.'\n  items:\n"
+        "  - number: '1'\n    title: Мониторинг по закону от 29.12.2012 № 273-ФЗ за 2024 год\n"
+        "    deadline: Январь\n    owners:\n    - otdel\n"
+        "    results:\n    - Отчёт на 01.12.2024 по приказу 2019 года\n"
+    )
+    result = rollover_text(text, "p.yaml", 2025)
+    assert result.changes == [
+        Change("1.1, название", "Мониторинг по закону от 29.12.2012 № 273-ФЗ за 2024 год",
+               "Мониторинг по закону от 29.12.2012 № 273-ФЗ за 2025 год"),
+        Change("1.1, результат", "Отчёт на 01.12.2024 по приказу 2019 года",
+               "Отчёт на 01.12.2025 по приказу 2019 года"),
+    ]
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 def test_same_year_is_refused():
@@ -305,7 +344,7 @@ def test_command_prints_the_report(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "План orenburg-raion-2024 → orenburg-raion-2025 (сдвиг +1 год)" in result.stdout
     assert "Период: 17.09.2025 – 31.12.2025" in result.stdout
-    report = "Проверьте формулировки с явным годом:\n  I.1: «3 квартал 2024 г.» → «3 квартал 2025 г.»\n"
+    report = "Проверьте сроки и тексты пунктов с явным годом:\n  I.1: «3 квартал 2024 г.» → «3 квартал 2025 г.»\n"
     assert report in result.stdout
     assert "III.3" not in result.stdout
     assert "акт утверждения удалён" in result.stdout

@@ -40,11 +40,11 @@ def print_report(result: RolloverResult, output: Path) -> None:
     console.print(f"Период: {date_short(period.start)} – {date_short(period.end)}", markup=False)
     console.print(f"[green]✓[/] записано: {output}")
     if result.changes:
-        console.print("Проверьте формулировки с явным годом:")
+        console.print("Проверьте сроки и тексты пунктов с явным годом:")
         for change in result.changes:
             console.print(f"  {change.key}: «{change.old}» → «{change.new}»", markup=False)
     else:
-        console.print("Формулировок с явным годом нет: сроки без года берут год нового плана.")
+        console.print("Сроков и текстов с явным годом нет: сроки без года берут год нового плана.")
     for note in result.notes:
         console.print(f"Примечание: {note}", markup=False)
     for warning in result.warnings:

@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import io
 import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import CommentMark
-from ruamel.yaml.scalarstring import (
-    FoldedScalarString,
-    LiteralScalarString,
-    ScalarString,
-)
-from ruamel.yaml.tokens import CommentToken
 
 from nok_workflow.deadlines.grammar import MONTH
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
+from nok_workflow.plan.yaml_rt import RoundTrip, delete_key, like
 from nok_workflow.problems import InputError, Problem
 
 # The years the schema accepts as ``period: 2018`` shorthand.
@@ -46,11 +38,7 @@ _SHIFTABLE = re.compile(
     re.IGNORECASE,
 )
 _STANDALONE_YEAR = re.compile(r"(?<!\d)" + _YEAR + r"(?!\d)")
-# A document-start marker with only comments before it: ruamel would drop those comments.
-_HEAD = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*---[ \t]*(?:#[^\n]*)?\n")
-# Indentation styles tried on the unchanged plan; the one that reproduces the file is used.
-_INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0))
-# Free texts that are kept as written, though an old year in them may need a human's look.
+# Free texts of an item: only a year of the old plan's period moves in them, each listed.
 _KEPT_TEXTS = ("title", "results", "note")
 
 
@@ -84,8 +72,12 @@ class _Shifter:
     delta: int
     leap_fixes: list[str] = field(default_factory=list)
 
-    def text(self, value: str) -> str:
-        return _SHIFTABLE.sub(self._replace, value)
+    def text(self, value: str, only: frozenset[int] | None = None) -> str:
+        """``value`` with its years and dates moved; with ``only``, just those in these years
+        (a plan's own year in a title moves, the year of a law it cites does not)."""
+        if only is None:
+            return _SHIFTABLE.sub(self._replace, value)
+        return _SHIFTABLE.sub(lambda m: self._replace(m) if _year_of(m) in only else m[0], value)
 
     def date(self, value: dt.date) -> dt.date:
         year = value.year + self.delta
@@ -116,6 +108,14 @@ class _Shifter:
         return day
 
 
+def _year_of(m: re.Match[str]) -> int:
+    if m["year"]:
+        return int(m["year"])
+    if m["wy"]:
+        return int(m["wy"])
+    return (2000 if len(m["y"]) == 2 else 0) + int(m["y"])
+
+
 def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = None) -> RolloverResult:
     """The plan ``text`` moved to ``to_year``; the new text is validated, nothing is written.
 
@@ -131,13 +131,8 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
         raise InputError([Problem(file, *period_at, f"год {to_year}: период нового плана выходит "
                                                     f"за {MIN_YEAR}–{MAX_YEAR}")])
 
-    head, body = _split_head(text)
-    yaml = _yaml()
-    try:
-        data = yaml.load(body)
-    except YAMLError as exc:  # PyYAML read it, ruamel did not: say so rather than crash
-        raise InputError([Problem(file, 0, 0, f"не удалось перечитать план для переноса: {exc}")]) from None
-    _choose_indent(yaml, data, body)
+    doc = RoundTrip.load(text, file, "не удалось перечитать план для переноса")
+    data = doc.data
     shift = _Shifter(delta)
     notes: list[str] = []
 
@@ -145,28 +140,28 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
     if new_id == plan.id:
         new_id = f"{plan.id}-{to_year}"
         notes.append(f"в id плана не было года — добавлен: «{new_id}»")
-    data["id"] = _like(data["id"], new_id)
+    data["id"] = like(data["id"], new_id)
 
     new_title = shift.text(plan.title)
     if new_title != plan.title:
-        data["title"] = _like(data["title"], new_title)
+        data["title"] = like(data["title"], new_title)
         notes.append(f"название: «{plan.title}» → «{new_title}»")
     shift.leap_fixes.clear()  # a leap day in the title is plain text, not a date to flag
 
     if "approval_act" in data:
         was = f" (был: «{plan.approval_act}»)" if plan.approval_act else ""
         notes.append(f"акт утверждения удалён — новый план ещё не утверждён{was}")
-        _delete_key(data, "approval_act")
+        delete_key(data, "approval_act")
 
     _shift_period(data, shift)
     if shift.leap_fixes:
         notes.extend(f"период: {fix}" for fix in shift.leap_fixes)
     changes = _shift_deadlines(data, loaded, shift, notes)
-    notes.extend(_stale_years(loaded))
+    changes.extend(_shift_kept_texts(data, loaded, shift))
+    order = {compiled.key: index for index, compiled in enumerate(loaded.compiled.items)}
+    changes.sort(key=lambda change: order[change.key.split(", ")[0]])  # item by item, as in the plan
 
-    out = io.StringIO()
-    yaml.dump(data, out)
-    new_text = head + out.getvalue()
+    new_text = doc.dump()
     # The new plan must be valid before anyone writes it anywhere.
     new_plan = validate_document(source.parse(new_text, new_file or file))
     return RolloverResult(new_text, plan.id, new_id, delta, new_plan, changes, notes)
@@ -174,86 +169,17 @@ def rollover_text(text: str, file: str, to_year: int, *, new_file: str | None = 
 
 # --- helpers ----------------------------------------------------------------------------
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1_000_000  # never re-wrap the document's lines
-    yaml.allow_unicode = True
-    return yaml
-
-
-def _split_head(text: str) -> tuple[str, str]:
-    m = _HEAD.match(text)
-    return (m[0], text[m.end():]) if m else ("", text)
-
-
-def _choose_indent(yaml: YAML, data: Any, body: str) -> None:
-    """Keep the file's own indentation: take the style whose dump reproduces it best."""
-    original = body.splitlines()
-
-    def mismatch(indent: tuple[int, int, int]) -> int:
-        yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-        out = io.StringIO()
-        yaml.dump(data, out)
-        dumped = out.getvalue().splitlines()
-        return sum(a != b for a, b in zip(original, dumped)) + abs(len(original) - len(dumped))
-
-    best = min(_INDENTS, key=mismatch)  # min keeps the first of equals: (2, 4, 2) by default
-    yaml.indent(mapping=best[0], sequence=best[1], offset=best[2])
-
-
-def _like(old: Any, new: Any) -> Any:
-    """``new`` in the scalar style of ``old`` (quoted, folded, …)."""
-    if isinstance(old, ScalarString) and isinstance(new, str):
-        styled = type(old)(new)
-        if isinstance(old, (FoldedScalarString, LiteralScalarString)):
-            # Year shifts keep the length, so the folds still fall between the same words.
-            if len(new) == len(old) and getattr(old, "fold_pos", None) is not None:
-                styled.fold_pos = list(old.fold_pos)  # type: ignore[attr-defined]
-            if getattr(old, "comment", None) is not None:
-                styled.comment = old.comment  # type: ignore[attr-defined]
-        return styled
-    if isinstance(old, int) and not isinstance(old, bool) and isinstance(new, int):
-        return type(old)(new)
-    return new
-
-
-def _delete_key(mapping: CommentedMap, key: str) -> None:
-    """Delete ``key`` but keep the comment lines that follow its value.
-
-    ruamel stores those lines with the deleted key (after its end-of-line comment); they
-    belong to what follows, so they move in front of the next key.
-    """
-    keys = list(mapping)
-    value = mapping[key]
-    token = (mapping.ca.items.get(key) or [None, None, None])[2]
-    del mapping[key]
-    mapping.ca.items.pop(key, None)
-    following = keys[keys.index(key) + 1:]
-    if not isinstance(token, CommentToken) or not following:
-        return
-    lines = token.value
-    if not isinstance(value, (FoldedScalarString, LiteralScalarString)):
-        # A one-line value: the token starts with the rest of its line (comment or newline).
-        lines = lines.split("\n", 1)[1] if "\n" in lines else ""
-    if not lines.strip():
-        return
-    entry = mapping.ca.items.setdefault(following[0], [None, None, None, None])
-    before = [CommentToken(line + "\n", CommentMark(0)) for line in lines.rstrip("\n").split("\n")]
-    entry[1] = before + (entry[1] or [])
-
-
 def _shift_value(value: Any, shift: _Shifter) -> Any:
     """A year, a date or an ISO date string, shifted."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return _like(value, value + shift.delta)
+        return like(value, value + shift.delta)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return shift.date(value)
     if isinstance(value, str):
         with suppress(ValueError):
-            return _like(value, shift.date(dt.date.fromisoformat(value)).isoformat())
+            return like(value, shift.date(dt.date.fromisoformat(value)).isoformat())
     return value
 
 
@@ -280,12 +206,12 @@ def _shift_deadlines(
         if isinstance(deadline, str):
             new = shift.text(deadline)
             if new != deadline:
-                item["deadline"] = _like(deadline, new)
+                item["deadline"] = like(deadline, new)
                 changes.append(Change(key, str(deadline), new))
         elif isinstance(deadline, dict):
             text = deadline.get("text")
             if isinstance(text, str) and (new := shift.text(text)) != text:
-                deadline["text"] = _like(text, new)
+                deadline["text"] = like(text, new)
                 changes.append(Change(key, str(text), new))
             for name in ("opens", "due"):
                 if name in deadline and (new_value := _shift_value(deadline[name], shift)) != deadline[name]:
@@ -295,18 +221,26 @@ def _shift_deadlines(
     return changes
 
 
-def _stale_years(loaded: LoadedPlan) -> list[str]:
-    """Kept texts (item titles, results, notes) that still name a year of the old plan."""
-    years = {str(y) for y in loaded.plan.period.years}
-    keys = []
-    for compiled in loaded.compiled.items:
-        texts: list[str] = []
+def _shift_kept_texts(data: CommentedMap, loaded: LoadedPlan, shift: _Shifter) -> list[Change]:
+    """Titles, results and notes of the items: a year of the old plan's period moves with the
+    plan («Договор … в 2024 году» → «… в 2025 году»), other years stay (a law of 2012); each
+    change is listed for a human, as the wordings are."""
+    years = frozenset(loaded.plan.period.years)
+    labels = {"title": "название", "results": "результат", "note": "примечание"}
+    items = [item for section in data["sections"] for item in section["items"]]
+    keys = [compiled.key for compiled in loaded.compiled.items]
+    changes: list[Change] = []
+    for key, item in zip(keys, items, strict=True):
         for name in _KEPT_TEXTS:
-            value = getattr(compiled.item, name)
-            texts.extend(value if isinstance(value, list) else [value or ""])
-        if any(m[0] in years for t in texts for m in _STANDALONE_YEAR.finditer(t)):
-            keys.append(compiled.key)
-    if not keys:
-        return []
-    return [f"год прежнего плана остался в названиях, результатах или примечаниях пунктов "
-            f"(не изменены): {', '.join(keys)}"]
+            value = item.get(name)
+            if isinstance(value, str):
+                if (new := shift.text(value, years)) != value:
+                    item[name] = like(value, new)
+                    changes.append(Change(f"{key}, {labels[name]}", str(value), new))
+            elif isinstance(value, list):
+                for index, entry in enumerate(value):
+                    if isinstance(entry, str) and (new := shift.text(entry, years)) != entry:
+                        value[index] = like(entry, new)
+                        changes.append(Change(f"{key}, {labels[name]}", str(entry), new))
+    shift.leap_fixes.clear()  # a leap day in free text is not a date to flag
+    return changes

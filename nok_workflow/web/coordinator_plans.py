@@ -124,7 +124,13 @@ def _drop_stale(folder: Path) -> None:
                 old.unlink()
 
 
-def _prepare(request: Request, account: Account, name: str, raw: bytes) -> Response:
+def confirm_plan_text(request: Request, account: Account, name: str, text: str, **shown) -> Response:
+    """A plan text made in the browser (an edited item, a rollover): checked, its diff shown,
+    applied by the same «Применить» as an uploaded file. ``shown``: more for the page."""
+    return _prepare(request, account, name, text.encode("utf-8"), **shown)
+
+
+def _prepare(request: Request, account: Account, name: str, raw: bytes, **shown) -> Response:
     c = ctx(request)
     try:
         if len(raw) > MAX_FILE_BYTES:
@@ -135,7 +141,7 @@ def _prepare(request: Request, account: Account, name: str, raw: bytes) -> Respo
             raise _Invalid(_problem_lines(exc)) from None
         loaded = _check(request, account, name, text)
     except _Invalid as exc:
-        return page(request, "coord_upload.html", status=422, name=name, problems=exc.lines)
+        return page(request, "coord_upload.html", status=422, name=name, problems=exc.lines, **shown)
     result = plans.load(c.engine, Path(name), actor=account.login, now=c.now(), dry_run=True, read=(loaded, text))
     diff = result.diff
     if not diff.empty:
@@ -144,7 +150,7 @@ def _prepare(request: Request, account: Account, name: str, raw: bytes) -> Respo
         _drop_stale(folder)
         write_atomically(folder / f"{diff.sha256}.yaml", text, force=True)
     return page(request, "coord_upload.html", name=name, diff=diff, plan=loaded.plan,
-                warnings=[str(w.message) for w in loaded.warnings])
+                warnings=[str(w.message) for w in loaded.warnings], **shown)
 
 
 @router.post("/plans/upload", dependencies=[Depends(csrf_protect)])

@@ -3,7 +3,7 @@ timezone its daily run (and its Prefect deployment) keeps."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
@@ -37,6 +37,23 @@ def plan_coordinator(engine: Engine, plan_id: str) -> str | None:
     with Session(engine) as session:
         plan = session.get(Plan, plan_id)
         return plan.coordinator if plan else None
+
+
+class PlanSource(NamedTuple):
+    """The current version's text exactly as it was loaded, with its file name."""
+
+    text: str
+    file: str
+    version: int
+
+
+def plan_source(engine: Engine, plan_id: str) -> PlanSource | None:
+    query = (select(PlanVersion.source_text, PlanVersion.source_file, PlanVersion.version)
+             .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
+             .where(Plan.id == plan_id))
+    with Session(engine) as session:
+        row = session.execute(query).first()
+    return PlanSource(*row) if row else None
 
 
 def plan_history(engine: Engine, plan_id: str) -> list[dict[str, Any]]:
@@ -79,13 +96,3 @@ def plan_schedule(engine: Engine, plan_id: str) -> tuple[int, str]:
         if plan is None:
             raise InputError([Problem("plan", 0, 0, f"план «{plan_id}» не загружен (см. nok plan list)")])
         return plan.reminder_hour, plan.timezone
-
-
-def current_source(engine: Engine, plan_id: str) -> str | None:
-    """The text of the plan's current version exactly as it was loaded (comments and key
-    order kept); None when no such plan is loaded."""
-    with Session(engine) as session:
-        return session.execute(
-            select(PlanVersion.source_text)
-            .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
-            .where(Plan.id == plan_id)).scalar_one_or_none()
