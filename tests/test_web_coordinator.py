@@ -216,7 +216,7 @@ def test_another_coordinators_plan_is_not_found(engine, app_of, write_plan):
 def test_a_coordinator_without_plans_is_told_how_to_load_one(sqlite_engine, app_of):
     accounts.add(sqlite_engine, login="uo", name="УО", email=None, password=PASSWORD, now=MOMENT)
     text = sign_in(app_of(sqlite_engine)).get("/").text
-    assert "Планов пока нет" in text and "nok plan load файл.yaml" in text and "nok plan import документ.docx" in text
+    assert "Планов пока нет" in text and "сам документ плана (Word, PDF, Excel, OpenDocument, текст)" in text
     assert 'action="/plans/upload"' in text and 'enctype="multipart/form-data"' in text
 
 

@@ -252,7 +252,7 @@ def test_from_an_empty_store_to_the_upload_page_in_chromium(tmp_path, app_of, br
             # Signed in, on the page that loads the coordinator's own plan.
             expect(page.get_by_role("status")).to_contain_text("Теперь загрузите свой план")
             expect(page.get_by_role("heading", name="Загрузить план")).to_be_visible()
-            expect(page.get_by_label("YAML-файл плана")).to_be_visible()
+            expect(page.locator('form[action="/plans/upload"] input[type=file][name=file]')).to_be_visible()
             expect(page.get_by_text("Управление образования")).to_be_visible()  # the header: who is signed in
             assert page.url == url + "/"
             assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -219,7 +219,7 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
     assert len(routes) >= 10, routes  # the walk found the routers' routes
     token = upload_token(KEY, "orenburg-raion-2024", "sovet")
     values = {"plan_id": "orenburg-raion-2024", "party_id": "sovet", "token": token, "evidence_id": "1",
-              "feed_id": "1", "key": "I.1"}
+              "feed_id": "1", "draft_id": "d", "row": "r1", "key": "I.1"}
     c = client(app)
     c.get("/login")
     c.post("/login", data={"login": "uo", "password": "correct horse battery", "csrf": c.cookies.get("nok_csrf")})

@@ -75,13 +75,14 @@ def places_text(origins: list[str]) -> str:
     return "; ".join(parts) + (f" и ещё {rest}" if rest > 0 else "")
 
 
+def duplicate_pairs(parties: Iterable[Party]) -> list[tuple[Party, Party]]:
+    """Each pair that looks like one party under two names. Pairs that both come from the
+    directory are left alone: its author already keeps them apart."""
+    return [(a, b) for a, b in combinations(list(parties), 2)
+            if not (a.given and b.given) and any(probably_same(x, y) for x in a.names for y in b.names)]
+
+
 def probable_duplicates(parties: Iterable[Party]) -> list[str]:
-    """A report line for each pair that looks like one party under two names. Pairs that both
-    come from the directory are left alone: its author already keeps them apart."""
-    lines = []
-    for a, b in combinations(list(parties), 2):
-        if a.given and b.given:
-            continue
-        if any(probably_same(x, y) for x in a.names for y in b.names):
-            lines.append(f"«{a.name}» ({a.id}: {a.where()}) и «{b.name}» ({b.id}: {b.where()})")
-    return lines
+    """A report line for each pair that looks like one party under two names."""
+    return [f"«{a.name}» ({a.id}: {a.where()}) и «{b.name}» ({b.id}: {b.where()})"
+            for a, b in duplicate_pairs(parties)]

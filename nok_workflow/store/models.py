@@ -358,3 +358,22 @@ class CalendarFeed(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+
+
+class PlanDraft(SQLModel, table=True):
+    """A plan document read in the browser, before it is a plan: what was understood and the
+    coordinator's corrections (`importer/draft.py` gives the content's shape). The document
+    itself is not kept; a draft is its owner's alone and lasts a week."""
+
+    __tablename__ = "plan_draft"
+
+    id: str = Field(primary_key=True, max_length=64)  # random, URL-safe
+    owner: str = Field(max_length=64, index=True)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    source_name: str
+    state: str = Field(default="open", max_length=16)  # open | applied
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    base_version: int = 0  # the plan's version when the draft was made (0: a new plan)
+    plan_id: str | None = Field(default=None, max_length=64)  # set when applied
+    applied_version: int | None = None

@@ -138,6 +138,11 @@ def example(method: str, path: str, base: str) -> str:
         ("POST", "/api/v1/evidence/{evidence_id}/review"): (
             f"{auth} {json} -d '{{\"accept\": false, \"reason\": \"нет подписи председателя\"}}' "
             f"{base}/api/v1/evidence/12/review"),
+        ("POST", "/api/v1/drafts"): f"{auth} -F file=@plan-2025.docx {base}/api/v1/drafts",
+        ("POST", "/api/v1/drafts/{draft_id}/rows/{row}"): (
+            f"{auth} {json} -d '{{\"deadline\": \"до 15 марта 2025 г.\"}}' {base}/api/v1/drafts/<id>/rows/r3"),
+        ("POST", "/api/v1/drafts/{draft_id}/apply"): (
+            f"{auth} {json} -d '{{\"base\": 1}}' {base}/api/v1/drafts/<id>/apply"),
         ("POST", "/api/v1/waive"): (
             f"{auth} {json} -d '{{\"plan\": \"orenburg-raion-2024\", \"item\": \"II.6\", "
             f"\"reason\": \"сайт переносится на другой домен\"}}' {base}/api/v1/waive"),

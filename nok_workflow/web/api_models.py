@@ -90,6 +90,76 @@ class PlanOut(BaseModel):
 def errors(*codes: int) -> dict[int | str, dict]:
     """The refusals an operation may answer, for the schema."""
     words = {401: "Нет токена, токен неверен или отозван", 403: "Токен не даёт права на это действие",
-             404: "План не найден или недоступен токену", 413: "Файл больше допустимого",
+             404: "План не найден или недоступен токену", 409: "Уже применено или план изменился",
+             410: "Черновик устарел", 413: "Файл больше допустимого",
              422: "Сервис не принял данные (его сообщение — в detail)"}
     return {code: {"model": ApiError, "description": words[code]} for code in codes}
+
+
+# --- plan drafts -----------------------------------------------------------------------------
+
+class DraftOwnerOut(BaseModel):
+    ref: str = Field(description="Ссылка на запись справочника (id) или группу (@id)")
+    name: str = Field(description="Название или имя")
+    new: bool = Field(description="true — новая запись, в справочниках ваших планов её нет")
+    alike: list[str] = Field(description="Похожие названия: возможно, это один исполнитель")
+
+
+class DraftRowOut(BaseModel):
+    key: str = Field(description="Ключ строки черновика (для исправления)")
+    origin: str = Field(description="Где строка в документе")
+    section: str = Field(description="Раздел")
+    number: str = Field(description="Номер пункта, как в документе")
+    title: str = Field(description="Название пункта")
+    deadline: str = Field(description="Срок, как в документе")
+    dates: list[str] = Field(description="Как срок понят: даты ДД.ММ.ГГГГ или интервалы")
+    doubts: list[str] = Field(description="Сомнения: срок не понят, год по догадке, ответственные по догадке")
+    owners_text: str = Field(description="Ответственные, как в документе")
+    owners: list[DraftOwnerOut] = Field(description="Как ответственные поняты")
+    result: str = Field(description="Результат (документ)")
+    attention: list[str] = Field(description="Почему строку стоит проверить; пусто — понята без сомнений")
+    corrected: list[str] = Field(description="Что в строке исправлено: title, deadline, owners, split")
+
+
+class DraftOut(BaseModel):
+    id: str = Field(description="id черновика")
+    state: str = Field(description="open — открыт, applied — применён")
+    source_name: str = Field(description="Имя загруженного документа")
+    plan: str = Field(description="id плана, который получится (существующий — новая редакция)")
+    title: str = Field(description="Название плана")
+    period: str = Field(description="Период плана")
+    existing_version: int = Field(description="Действующая версия плана с этим id (0 — новый план)")
+    expires_at: str = Field(description="До какого момента хранится черновик (ISO)")
+    attention: int = Field(description="Сколько строк требуют внимания")
+    problems: list[str] = Field(description="Что мешает применить; пусто — можно применять")
+    notes: list[str] = Field(description="Что проверить в документе")
+    rows: list[DraftRowOut] = Field(description="Строки: требующие внимания — первыми")
+
+
+class DraftNewOwnerIn(BaseModel):
+    name: str = Field(max_length=300, description="Название или имя нового ответственного")
+    kind: str = Field(default="unit", max_length=16, description="unit — отдел или организация, person — человек")
+    email: str | None = Field(default=None, max_length=320, description="Адрес почты")
+
+
+class DraftRowIn(BaseModel):
+    title: str | None = Field(default=None, max_length=2000, description="Новое название пункта")
+    deadline: str | None = Field(default=None, max_length=500, description="Новая формулировка срока")
+    owners: list[str] | None = Field(default=None, description="Ответственные: ссылки из справочника (ref)")
+    new_owner: DraftNewOwnerIn | None = Field(default=None, description="Добавить нового ответственного")
+    split_title: str | None = Field(default=None, max_length=2000,
+                                    description="Разделить строку: название второго пункта")
+    split_number: str | None = Field(default=None, max_length=32, description="Номер второго пункта")
+
+
+class DraftApplyIn(BaseModel):
+    base: int | None = Field(default=None, ge=0, description="Версия плана, относительно которой проверены "
+                                                             "изменения; без неё — версия при загрузке документа")
+
+
+class DraftApplyOut(BaseModel):
+    plan: str = Field(description="id плана")
+    version: int = Field(description="Действующая версия после применения")
+    applied: bool = Field(description="false — изменений не было")
+    changes: list[str] = Field(description="Что изменилось")
+    run: str = Field(description="Что сделано с запуском плана")

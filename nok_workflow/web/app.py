@@ -16,8 +16,10 @@ from nok_workflow import clock
 from nok_workflow.problems import InputError
 from nok_workflow.services.read.catalog import plan_ids
 from nok_workflow.tokens import run_token
-from nok_workflow.web import api, calendar, coordinator, executor, first_run, signin
+from nok_workflow.web import api, api_drafts, calendar, coordinator, executor, first_run, signin
 from nok_workflow.web.auth import SignInRequired
+from nok_workflow.web.coordinator_drafts import DRAFT_ERRORS
+from nok_workflow.web.coordinator_drafts import refusal as draft_refusal
 from nok_workflow.web.context import WebContext
 from nok_workflow.web.pages import STATIC, PageError, error_response, not_found
 from nok_workflow.web.security import BodyLimit, Guard
@@ -36,6 +38,11 @@ def create_app(context: WebContext) -> FastAPI:
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError) -> Response:
         return error_response(request, exc)
+
+    for refused in DRAFT_ERRORS:
+        @app.exception_handler(refused)
+        async def draft_refused(request: Request, exc: Exception) -> Response:
+            return error_response(request, draft_refusal(exc))
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
@@ -95,5 +102,6 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(calendar.router)
     app.include_router(coordinator.router)
     app.include_router(api.router)
+    app.include_router(api_drafts.router)
     return app
 

@@ -14,8 +14,10 @@ from nok_workflow.services.commands import accounts
 from nok_workflow.services.commands.audit import audit_parts, events
 from nok_workflow.services.read.dashboard import cached, dashboard, plan_cards, plan_party_names
 from nok_workflow.store.models import Account
+from nok_workflow.services.read.drafts import open_drafts
 from nok_workflow.web import (
     coordinator_calendar,
+    coordinator_drafts,
     coordinator_edit,
     coordinator_plan_file,
     coordinator_plans,
@@ -44,7 +46,7 @@ def home(request: Request) -> Response:
         return first_run(request)
     account = coordinator(request)
     cards = plan_cards(c.engine, accounts.coordinated_plans(c.engine, account.login), c.now())
-    return page(request, "coord_home.html", cards=cards)
+    return page(request, "coord_home.html", cards=cards, drafts=open_drafts(c.engine, account.login, c.now()))
 
 
 @router.get("/plans/{plan_id}")
@@ -95,6 +97,7 @@ def plan_audit(request: Request, plan_id: str, account: Annotated[Account, Depen
 
 
 router.include_router(coordinator_plans.router)
+router.include_router(coordinator_drafts.router)
 router.include_router(coordinator_edit.router)
 router.include_router(coordinator_review.router)
 router.include_router(coordinator_calendar.router)

@@ -21,9 +21,11 @@ from nok_workflow.plan.source import MAX_FILE_BYTES, decode, parse
 from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.problems import InputError
 from nok_workflow.services.commands import evidence, plans
+from nok_workflow.services.commands.drafts import MAX_DOCUMENT_BYTES
 from nok_workflow.services.read import plan_view
 from nok_workflow.services.read.dashboard import dashboard
 from nok_workflow.store.models import Account
+from nok_workflow.web import coordinator_drafts
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import done, page
 from nok_workflow.web.pages import PageError, not_found
@@ -155,9 +157,19 @@ def _prepare(request: Request, account: Account, name: str, raw: bytes, **shown)
 
 @router.post("/plans/upload", dependencies=[Depends(csrf_protect)])
 async def upload(request: Request, account: Annotated[Account, Depends(coordinator)],
-                 file: Annotated[UploadFile, File()]) -> Response:
-    raw = await file.read(MAX_FILE_BYTES + 1)
+                 file: Annotated[UploadFile, File()],
+                 year: Annotated[str, Form(max_length=16)] = "") -> Response:
+    """A YAML plan file: check and show the diff; a plan document (Word, PDF, a table, text): a
+    draft to review (`coordinator_drafts`)."""
+    raw = await file.read(max(MAX_FILE_BYTES, MAX_DOCUMENT_BYTES) + 1)
     name = _clean_name(file.filename)
+    if not name.lower().endswith((".yaml", ".yml")):
+        year = year.strip()
+        if year and not (year.isdigit() and 1900 <= int(year) <= 2200):
+            return page(request, "coord_upload.html", status=422, name=name, document=True,
+                        problems=[f"год плана «{year}» записан неверно: нужен год из четырёх цифр, например 2025"])
+        return await run_in_threadpool(coordinator_drafts.start, request, account, name, raw,
+                                       int(year) if year else None)
     # Validation of a region's plan takes a fraction of a second of CPU: off the event loop.
     return await run_in_threadpool(_prepare, request, account, name, raw)
 
