@@ -36,8 +36,17 @@ def reminder_due(due: dt.date | None, today: dt.date, policy: Policy) -> int | N
     return min(owed) if owed else None
 
 
-def escalation_targets(policy: Policy, level: int) -> str | None:
-    """Whom level ``level`` (1-based) goes to: owners, escalates_to, coordinator or an id."""
-    if 1 <= level <= len(policy.levels):
-        return policy.levels[level - 1].to
-    return None
+def escalations_owed(policy: Policy, level: int) -> tuple[tuple[int, str], ...]:
+    """The escalation messages an obligation at ``level`` owes: (level, to whom) for every
+    level reached — owners, escalates_to, coordinator or an id — and the owners at level 1
+    whatever the policy's levels say.
+
+    Escalation adds the superior; it never drops the owner. An obligation first seen at
+    level 2 (a plan loaded late, a server down for a week) owes its owners the level they
+    missed. The outbox keys each message by (obligation, level, person), so a message
+    already queued on an earlier day is not queued again: the caller may ask every day.
+    """
+    if level < 1:
+        return ()
+    owed = [(1, "owners")] + [(k, lv.to) for k, lv in enumerate(policy.levels[:level], start=1)]
+    return tuple(dict.fromkeys(owed))

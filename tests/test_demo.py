@@ -106,7 +106,7 @@ def client_for(engine, tmp_path: Path) -> TestClient:
     settings = Settings(home=tmp_path / ".nok", base_url="https://nok.example.org/nok")
     app = create_app(WebContext(engine, settings, KEY, trigger=lambda plan_id, moment: "запуск поставлен",
                                 now_override="2026-11-24T10:00+05:00"))
-    return TestClient(app, base_url="http://127.0.0.1:8470")
+    return TestClient(app, base_url="http://127.0.0.1:8470", client=("127.0.0.1", 50123))  # on the server
 
 
 def test_the_first_run_page_shows_the_demo_and_its_executors_links(engine, tmp_path):
@@ -120,7 +120,9 @@ def test_the_first_run_page_shows_the_demo_and_its_executors_links(engine, tmp_p
         # Counts by status: 12 obligations, one done, one escalated.
         assert re.search(r"Выполнено 1 из 12", html)
         assert re.search(r"<b>1</b><span class=\"badge st-escalated\">эскалировано</span>", html)
-        assert "nok user add uo" in html and "nok plan load файл.yaml" in html and "nok plan import" in html
+        # The first account is made here, its login the demo plan's coordinator; no command to type.
+        assert 'action="/first-run"' in html and 'name="login" ' in html and 'value="uo"' in html
+        assert "nok user" not in html and "nok plan" not in html
         assert str(tmp_path / ".nok" / "outbox") in html
         # Each executor's personal link, as a path under NOK_BASE_URL's own path.
         links = dict(re.findall(r'<a class="button secondary" href="([^"]+)">([^<]+)</a>', html))
@@ -141,7 +143,7 @@ def test_without_a_demo_the_page_explains_the_steps_and_shows_no_plan(engine, tm
     plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=NOW)
     with client_for(engine, tmp_path) as client:
         html = client.get("/").text
-    assert "Как начать работу" in html and "nok user add &lt;логин&gt;" in html and "nok plan load" in html
+    assert "Как начать работу" in html and 'action="/first-run"' in html and "Загрузите свой план" in html
     assert "Планы уже загружены (1)" in html
     # A plan the user loaded is never on this public page: no title, no id, no links.
     assert "orenburg-raion-2024" not in html and "Оренбургский" not in html and "/u/" not in html

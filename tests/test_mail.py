@@ -141,6 +141,29 @@ def test_a_season_of_digests(engine, smtp, tmp_path):
         text_of(mails["sovet@orenburg-raion.example.org"])
 
 
+def test_an_owner_first_seen_at_level_two_gets_their_own_digest(engine, smtp, tmp_path):
+    """A plan loaded a week after its deadline: the owner gets their digest with their upload
+    link; the superior gets the escalation."""
+    handler, port = smtp
+    settings = settings_for(tmp_path, port)
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-10-08"))
+    run_day(engine, settings, ORENBURG, "2024-10-08")
+    mails = by_address(handler.messages)
+    operator = mails["operator@noko-operator.example.org"]
+    assert subject(operator).startswith("Просрочено: 1 пункт по плану orenburg-raion-2024")
+    body = text_of(operator)
+    assert "Пункт III.3" in body and "просрочено на 8 дней" in body
+    assert "Загрузить: https://nok.example.org/u/orenburg-raion-2024/operator/" in body
+    # The council: its own I.1 overdue, with its link, and the operator's III.3 escalated to it.
+    sovet = text_of(mails["sovet@orenburg-raion.example.org"])
+    assert subject(mails["sovet@orenburg-raion.example.org"]).startswith("Эскалация:")
+    assert "Эскалировано вам: исполнители не представили документы" in sovet
+    assert "Исполнитель: Организация-оператор <operator@noko-operator.example.org>" in sovet
+    assert "Пункт I.1" in sovet and "Загрузить: https://nok.example.org/u/orenburg-raion-2024/sovet/" in sovet
+    assert "Исполнитель: Общественный совет <sovet@orenburg-raion.example.org>" in \
+        text_of(mails["uo@orenburg-raion.example.org"])
+
+
 def test_at_most_one_mail_a_day(engine, smtp, tmp_path):
     handler, port = smtp
     settings = settings_for(tmp_path, port)
@@ -463,19 +486,21 @@ def two_plans_day(engine, settings: Settings, day: str):
 
 
 def test_counts_agree_with_their_verbs(engine, smtp, tmp_path):
-    """«требует внимания 1 пункт», «требуют внимания 4 пункта», «требуют внимания 12 пунктов»."""
+    """«требует внимания 1 пункт», «требуют внимания 2 пункта», «требуют внимания 12 пунктов»."""
     handler, port = smtp
     plans.load(engine, PLANS / f"{YUZHNO}.yaml", actor=None, now=at("2014-09-01"))
     run_day(engine, settings_for(tmp_path, port), YUZHNO, "2014-10-03")
     mails = by_address(handler.messages)
     intro = {address.split("@")[0]: text_of(m).split("\n")[2] for address, m in mails.items()}
     assert intro["sovet"] == "Сводка на 3 октября 2014\u202fг.: требует внимания 1 пункт."
-    assert intro["sosh1"] == "Сводка на 3 октября 2014\u202fг.: требуют внимания 4 пункта."
+    assert intro["administraciya"] == "Сводка на 3 октября 2014\u202fг.: требуют внимания 2 пункта."
+    assert intro["sosh1"] == "Сводка на 3 октября 2014\u202fг.: требуют внимания 5 пунктов."
     assert intro["departament"] == "Сводка на 3 октября 2014\u202fг.: требуют внимания 12 пунктов."
     assert subject(mails["departament@yuzhno-sakhalinsk.example.org"]) == \
         f"Эскалация: просрочены документы по плану {YUZHNO} — 11 пунктов, нужны ваши меры"
+    # The school's 1.3 was due 15.09 (the plan's first run is today): its own overdue item heads it.
     assert subject(mails["sosh1@yuzhno-sakhalinsk.example.org"]) == \
-        f"Напоминание: 3 пункта по плану {YUZHNO}, ближайший срок 5 октября 2014\u202fг."
+        f"Просрочено: 4 пункта по плану {YUZHNO} — загрузите документы как можно скорее"
     assert "требует внимания 1 пункт." in flat(html_of(mails["sovet@yuzhno-sakhalinsk.example.org"]))
 
 

@@ -57,7 +57,7 @@ def test_serve_schedules_the_stores_plans_and_runs_them_on_evidence(served, tmp_
     # No account yet: the first page says how to start, and shows none of the store's plans.
     with urllib.request.urlopen(url, timeout=5) as response:
         page = response.read().decode()
-    assert "Как начать работу" in page and "nok user add" in page and "orenburg-raion-2024" not in page
+    assert "Как начать работу" in page and 'action="/first-run"' in page and "orenburg-raion-2024" not in page
     from sqlalchemy import create_engine, text
 
     with create_engine(f"sqlite:///{tmp_path / '.nok' / 'nok.db'}").connect() as conn:

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from nok_workflow.plan.schema import Item, Plan
 from nok_workflow.policy import Level, Policy, resolve
+from nok_workflow.reminders import escalations_owed
 from nok_workflow.status import (
     EvidenceFact,
     ObligationFact,
@@ -341,6 +342,22 @@ def test_a_zero_day_level_counts_in_the_level_number():
     # Fri 06.12: 5 working days late -> both levels reached -> level 2 (the coordinator's),
     # so that level n names policy.levels[n - 1].
     assert status(BY_DUE, D(2024, 12, 6), ZERO_DAY) == StatusResult("escalated", level=2, days=-7)
+
+
+# Whom an escalated obligation owes a message (reminders.escalations_owed): every level
+# reached, each to its target, and the owners at level 1 whatever the levels say. A
+# level's messages already queued on an earlier day are dropped by the outbox's keys.
+@pytest.mark.parametrize(("policy", "level", "expected"), [
+    (DEFAULT, 0, ()),
+    (DEFAULT, 1, ((1, "owners"),)),
+    # First seen at level 2 or 3: the owners' level is still owed, and the superior's.
+    (DEFAULT, 2, ((1, "owners"), (2, "escalates_to"))),
+    (DEFAULT, 3, ((1, "owners"), (2, "escalates_to"), (3, "coordinator"))),
+    # A policy without an owners' level: the owners are told at level 1 with the coordinator.
+    (CUSTOM, 1, ((1, "owners"), (1, "coordinator"))),
+])
+def test_escalation_adds_the_superior_and_never_drops_the_owner(policy, level, expected):
+    assert escalations_owed(policy, level) == expected
 
 
 # --- 5. closed obligations --------------------------------------------------------------

@@ -83,6 +83,20 @@ def test_missed_days_send_only_the_most_urgent_reminder(engine):
     assert outbox(engine) == [("reminder", 1, "operator", "III.3"), ("reminder", 1, "sovet", "I.1")]
 
 
+def test_an_owner_first_seen_at_level_two_is_still_told(engine):
+    """A plan loaded late (or a server down for a week): on the first run its obligations are
+    already at level 2. Escalation adds the superior; it never drops the owner."""
+    plans.load(engine, PLANS / "orenburg-raion-2024.yaml", actor=None, now=at("2024-10-08"))
+    plan_run.steps(engine, ORENBURG, at("2024-10-08"))  # 30.09 + 6 working days: level 2
+    mine = [r for r in outbox(engine, "2024-10-08") if r[3] in ("I.1", "III.3")]
+    assert mine == [("escalation", 1, "operator", "III.3"), ("escalation", 1, "sovet", "I.1"),
+                    ("escalation", 2, "sovet", "III.3"), ("escalation", 2, "uo", "I.1")]
+    # Level 3 a week later: only the coordinator is new; nobody hears the same level twice.
+    plan_run.steps(engine, ORENBURG, at("2024-10-15"))
+    assert [r for r in outbox(engine, "2024-10-15") if r[3] in ("I.1", "III.3")] == [
+        ("escalation", 3, "uo", "I.1"), ("escalation", 3, "uo", "III.3")]
+
+
 def test_each_organisation_is_reminded_and_escalated_on_its_own(engine):
     plans.load(engine, PLANS / "yuzhno-sakhalinsk-2014-2016.yaml", actor=None, now=at("2014-09-01"))
     # 4.5 is due 05.10.2014 (Sunday) for Q3: the day-0 reminder goes out on Friday 03.10.
@@ -91,10 +105,12 @@ def test_each_organisation_is_reminded_and_escalated_on_its_own(engine):
     assert mine == [("reminder", 0, who, "4.5") for who in sorted(["departament", "ds-12", "gimnaziya-3", "sosh-1"])]
     # Six working days late (Mon 13.10): each school's obligation escalates to its group's
     # escalates_to, the department's own (nobody above it) to the coordinator — the same
-    # person four times; the daily digest makes that one email.
+    # person four times; the daily digest makes that one email. Nobody ran on the day of
+    # level 1: the schools still hear of their own (the department once, at level 2).
     plan_run.steps(engine, "yuzhno-sakhalinsk-2014-2016", at("2014-10-13"))
     level2 = [r for r in outbox(engine, "2014-10-13") if r[3] == "4.5"]
-    assert level2 == [("escalation", 2, "departament", "4.5")] * 4
+    assert level2 == [("escalation", 1, who, "4.5") for who in ("ds-12", "gimnaziya-3", "sosh-1")] + \
+        [("escalation", 2, "departament", "4.5")] * 4
 
 
 def test_unscheduled_and_relative_steps(engine, tmp_path):

@@ -19,6 +19,7 @@ from nok_workflow.web import (
     coordinator_calendar,
     coordinator_drafts,
     coordinator_edit,
+    coordinator_plan_file,
     coordinator_plans,
     coordinator_report,
     coordinator_review,
@@ -101,3 +102,4 @@ router.include_router(coordinator_edit.router)
 router.include_router(coordinator_review.router)
 router.include_router(coordinator_calendar.router)
 router.include_router(coordinator_report.router)
+router.include_router(coordinator_plan_file.router)

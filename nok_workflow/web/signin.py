@@ -21,13 +21,17 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def _signed_in(request: Request, login: str) -> Response:
+def start_session(request: Request, login: str, response: Response) -> Response:
+    """`login` signed in: a new session, its cookie set on `response`."""
     c = ctx(request)
     token = accounts.start_session(c.engine, login, c.now(), c.settings.session_hours)
-    response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=c.settings.session_hours * 3600, httponly=True,
                         samesite="lax", secure=c.settings.base_url.startswith("https:"), path="/")
     return response
+
+
+def _signed_in(request: Request, login: str) -> Response:
+    return start_session(request, login, RedirectResponse("/", status_code=303))
 
 
 @router.get("/login")

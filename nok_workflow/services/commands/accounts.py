@@ -35,22 +35,49 @@ def _fail(where: str, message: str) -> InputError:
     return InputError([Problem(where, 0, 0, message)])
 
 
+class AlreadySetUp(InputError):
+    """The first account was asked for, but an account exists already (the first run is over)."""
+
+
+# Accounts are added one at a time: the first-run page's «no account yet» holds until the
+# insert commits. On SQLite the write lock (BEGIN IMMEDIATE) already makes writers take turns.
+_ACCOUNTS_LOCK = 0x6E6F6B61  # "noka"
+
+
 def add(engine: Engine, *, login: str, name: str, email: str | None, password: str | None,
-        now: dt.datetime) -> Account:
+        now: dt.datetime, first: bool = False) -> Account:
+    """A coordinator account. With `first`, only while the store has none at all (the
+    first-run page): of two such requests at once exactly one is added, the other is
+    refused with `AlreadySetUp`."""
     if not _LOGIN.match(login):
         raise _fail("login", f"«{login}» — не годится как вход: строчные латинские буквы, цифры, _ . -")
     if password is not None:
         check_password(password)
+    if first:
+        check_email(email)
+    password_hash = _HASHER.hash(password) if password is not None else None  # ~50 ms: outside the lock
     with write_session(engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ACCOUNTS_LOCK})
+        if first and session.execute(select(Account.login).limit(1)).first() is not None:
+            raise AlreadySetUp([Problem("login", 0, 0, "учётная запись координатора уже создана: войдите")])
         if session.get(Account, login) is not None:
             raise _fail("login", f"учётная запись «{login}» уже есть (сменить пароль: nok user password)")
         account = Account(login=login, name=name.strip() or login, email=email, active=True, created_at=now,
-                          password_hash=_HASHER.hash(password) if password is not None else None)
+                          password_hash=password_hash)
         session.add(account)
         audit.record(session, actor=login, action="account.add", plan_id=None, at=now, details={"login": login})
         session.flush()
         session.expunge(account)
         return account
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(email: str | None) -> None:
+    if not email or not _EMAIL.match(email):
+        raise _fail("email", f"«{email or ''}» — не похоже на адрес электронной почты (нужен вид имя@домен.ru)")
 
 
 def check_password(password: str) -> None:

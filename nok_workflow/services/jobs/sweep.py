@@ -36,7 +36,7 @@ from nok_workflow.expand import obligation_owners
 from nok_workflow.plan.compiled import clean_number
 from nok_workflow.policy import Policy
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.reminders import escalation_targets, reminder_due
+from nok_workflow.reminders import escalations_owed, reminder_due
 from nok_workflow.services.commands import audit
 from nok_workflow.services.read.compiled_plans import VersionCache, current_plan
 from nok_workflow.services.delivery.outbox import queue
@@ -372,17 +372,17 @@ def _work(conn: Any, context: PlanContext, item_id: int, today: dt.date, now: dt
         else:
             days = reminders[row.due] = reminder_due(row.due, today, policy)
         if probe:
-            if days is not None or (st.level and escalation_targets(policy, st.level) is not None):
+            if days is not None or st.level:
                 rows.close()
                 return True
             continue
         if days is not None:
             # The policy's first reminder brings a new deadline: the digest attaches it as .ics.
-            messages += _messages(context, item, row, "reminder", days, "owners", today, now,
+            messages += [_message(context, item, row, "reminder", days, who, today, now,
                                   new=days == policy.reminder_days[0])
+                         for who in _recipients(context, item, row, "owners")]
         if st.level:
-            target = escalation_targets(policy, st.level)
-            messages += _messages(context, item, row, "escalation", st.level, target, today, now)
+            messages += _escalations(context, item, row, escalations_owed(policy, st.level), today, now)
     return False if probe else (item, changes, transitions, messages)
 
 
@@ -418,14 +418,21 @@ def _recipients(context: PlanContext, item: Any, row: Any, target: str) -> list[
     return [target]
 
 
-def _messages(context: PlanContext, item: Any, row: Any, kind: str, step: int, target: str | None,
-              today: dt.date, now: dt.datetime, new: bool = False) -> list[dict[str, Any]]:
-    if target is None:
-        return []
-    return [{"key": f"ob:{row.id}:{kind}:{step}:{who}", "plan_id": context.plan_id, "obligation_id": row.id,
-             "kind": kind, "step": step, "recipient": who, "day": today, "created_at": now,
-             "status": "queued", "attempts": 0, "next_attempt_at": now,
-             "details": {"item": item.key, "period": row.period, "due": row.due.isoformat() if row.due else None,
-                         "new": new}}
-            for who in _recipients(context, item, row, target)]
+def _escalations(context: PlanContext, item: Any, row: Any, owed: tuple[tuple[int, str], ...],
+                 today: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
+    """The escalations owed, one per person: the highest level that reaches them (an owner who
+    is also whom the owners answer to hears once a day, not once per level)."""
+    steps: dict[str, int] = {}
+    for step, target in owed:  # in level order: a later level replaces an earlier one
+        for who in _recipients(context, item, row, target):
+            steps[who] = step
+    return [_message(context, item, row, "escalation", step, who, today, now) for who, step in steps.items()]
 
+
+def _message(context: PlanContext, item: Any, row: Any, kind: str, step: int, who: str,
+             today: dt.date, now: dt.datetime, new: bool = False) -> dict[str, Any]:
+    return {"key": f"ob:{row.id}:{kind}:{step}:{who}", "plan_id": context.plan_id, "obligation_id": row.id,
+            "kind": kind, "step": step, "recipient": who, "day": today, "created_at": now,
+            "status": "queued", "attempts": 0, "next_attempt_at": now,
+            "details": {"item": item.key, "period": row.period, "due": row.due.isoformat() if row.due else None,
+                        "new": new}}
