@@ -58,7 +58,7 @@ def test_the_report_tab_shows_the_last_closed_quarter_and_offers_every_format(en
     assert "январь – декабрь 2024 года (нарастающим итогом)" in later.text
     assert '<option value="2024Q4" selected>' in later.text and 'name="ytd" value="1" checked' in later.text
     assert f'href="/plans/{PLAN}/report.docx?quarter=2024Q4&amp;ytd=1"' in later.text
-    assert "nok report --plan orenburg-raion-2024 --quarter 2024Q4 --year-to-date" in later.text
+    assert "nok report" not in later.text  # a page never tells a coordinator to type a command
 
 
 def test_each_format_downloads_and_opens(sqlite_engine, app_of):
