@@ -86,7 +86,7 @@ def test_the_plans_own_address_wins_else_the_directorys_by_id_or_name(loaded):
     got = addresses(engine)
     assert got["sovet"] == ("sovet@example.org", "sovet")
     assert got["imc"] == ("imc-plan@example.org", None)  # the plan's own address
-    assert got["sch-1"] == ("s1@example.org", "mbou-sosh-no-1")
+    assert got["sch-1"] == ("s1@example.org", "mbou-sosh-no-1")  # added by hand: a new id
     assert got["sch-2"] == (None, None)
     assert read.missing_count(engine, "dir-plan") == 1  # sch-2
 
@@ -236,3 +236,10 @@ def test_a_6000_row_list_is_previewed_and_applied_in_seconds(loaded, tmp_path):
     applied = time.perf_counter() - start
     assert shown.counts()["new"] == 6000 and read.entries(loaded, "uo")[1] == 6000
     assert previewed < 5 and applied < 5, (previewed, applied)
+
+
+def test_a_new_list_entry_takes_the_id_its_organisation_has_in_the_plans(loaded, tmp_path):
+    path = _csv(tmp_path, "Наименование;E-mail\nМБОУ «СОШ № 2»;s2@example.org\nНовая школа;new@example.org\n")
+    rows = directory_import.apply(loaded, "uo", path, by="uo", now=NOW).rows
+    assert [r.entry_id for r in rows] == ["sch-2", "novaia-shkola"]
+    assert addresses(loaded)["sch-2"] == ("s2@example.org", "sch-2")

@@ -20,7 +20,7 @@ from nok_workflow.services.commands import audit
 from nok_workflow.services.commands.directory import check_email, new_id, search_text, slug
 from nok_workflow.services.commands.directory_links import name_index, names_of, relink
 from nok_workflow.store.db import write_session
-from nok_workflow.store.models import DirectoryEntry
+from nok_workflow.store.models import DirectoryEntry, Party, Plan
 
 _FIELDS = ("name", "short_name", "email", "group_id", "code")
 ACTIONS = {"new": "новая запись", "update": "обновление", "same": "без изменений", "error": "ошибка"}
@@ -91,6 +91,10 @@ def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Prev
     by_name = name_index([(e.id, names_of(e)) for e in existing.values()])
     by_code = {e.code: e.id for e in existing.values() if e.code}
     taken = set(existing)
+    # A new entry takes the id its organisation already has in the coordinator's plans.
+    party_ids = name_index([(pid, [name]) for pid, name in session.execute(
+        select(Party.id, Party.name).where(Party.kind != "group",
+                                           Party.plan_id.in_(select(Plan.id).where(Plan.coordinator == owner))))])
     seen_names: dict[str, str] = {}
     seen_codes: dict[str, str] = {}
     out = []
@@ -122,7 +126,8 @@ def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Prev
             shown.message = f"«{row.name}» похоже сразу на несколько записей справочника — объедините их"
             continue
         if target is None:
-            entry_id = row.id or new_id(row.short_name or row.name, taken)
+            known = party_ids.get(key, set()) - taken
+            entry_id = row.id or (next(iter(known)) if len(known) == 1 else new_id(row.short_name or row.name, taken))
             if entry_id in taken:
                 shown.message = f"идентификатор «{entry_id}» уже занят"
                 continue
