@@ -80,6 +80,8 @@ class DirectoryEntry(SQLModel, table=True):
     plan's parties by id or by name (services/commands/directory.py)."""
 
     __tablename__ = "directory_entry"
+    # The page's order: a page of thousands of entries is an index range, not a sort.
+    __table_args__ = (Index("ix_directory_entry_owner_name", "owner", "name", "id"),)
 
     owner: str = Field(primary_key=True, max_length=64)  # the coordinator's login
     id: str = Field(primary_key=True, max_length=64)  # the id space of plans' YAML ids

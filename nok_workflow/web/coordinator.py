@@ -14,7 +14,13 @@ from nok_workflow.services.commands import accounts
 from nok_workflow.services.commands.audit import audit_parts, events
 from nok_workflow.services.read.dashboard import cached, dashboard, plan_cards, plan_party_names
 from nok_workflow.store.models import Account
-from nok_workflow.web import coordinator_calendar, coordinator_plans, coordinator_report, coordinator_review
+from nok_workflow.web import (
+    coordinator_calendar,
+    coordinator_directory,
+    coordinator_plans,
+    coordinator_report,
+    coordinator_review,
+)
 from nok_workflow.web.auth import coordinator, ctx, require_plan
 from nok_workflow.web.coordinator_common import NOTICE_COOKIE, page
 from nok_workflow.web.pages import render
@@ -91,3 +97,4 @@ router.include_router(coordinator_plans.router)
 router.include_router(coordinator_review.router)
 router.include_router(coordinator_calendar.router)
 router.include_router(coordinator_report.router)
+router.include_router(coordinator_directory.router)

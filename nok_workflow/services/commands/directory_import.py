@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -53,15 +53,23 @@ class Preview:
         return {a: self.count(a) for a in ACTIONS}
 
 
-def preview(engine: Engine, owner: str, path: Path, name: str | None = None) -> Preview:
+def _read(path: Path, name: str | None) -> list[OrgRow]:
+    """The list's rows; `name`: what the user calls the file (a staged upload has another)."""
     rows = read_org_list(path)
+    if name and name != path.name:
+        rows = [replace(r, origin=r.origin.replace(path.name, name, 1)) for r in rows]
+    return rows
+
+
+def preview(engine: Engine, owner: str, path: Path, name: str | None = None) -> Preview:
+    rows = _read(path, name)
     with Session(engine) as session:
         return _decide(session, owner, rows, name or path.name)
 
 
 def apply(engine: Engine, owner: str, path: Path, *, by: str, now: dt.datetime,
           name: str | None = None) -> Preview:
-    rows = read_org_list(path)
+    rows = _read(path, name)
     with write_session(engine) as session:
         result = _decide(session, owner, rows, name or path.name)
         if result.problems:

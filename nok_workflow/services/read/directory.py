@@ -78,11 +78,11 @@ def entries(engine: Engine, owner: str, *, query: str = "", limit: int = PAGE, o
         where.append(or_(DirectoryEntry.email.is_(None), DirectoryEntry.email == ""))
     columns = [getattr(DirectoryEntry, f) for f in Entry.__dataclass_fields__]
     with Session(engine) as session:
-        rows = session.execute(select(*columns, func.count().over().label("total")).where(*where)
+        # Two index reads: the page in the index's order, the count from the index alone.
+        rows = session.execute(select(*columns).where(*where)
                                .order_by(DirectoryEntry.name, DirectoryEntry.id).limit(limit).offset(offset)).all()
-        total = rows[0].total if rows else (session.execute(
-            select(func.count()).select_from(DirectoryEntry).where(*where)).scalar_one() if offset else 0)
-    return [Entry(*r[:-1]) for r in rows], total
+        total = session.execute(select(func.count()).select_from(DirectoryEntry).where(*where)).scalar_one()
+    return [Entry(*r) for r in rows], total
 
 
 def entry(engine: Engine, owner: str, entry_id: str) -> Entry | None:
@@ -128,9 +128,38 @@ def missing(engine: Engine, owner: str, *, limit: int = PAGE, offset: int = 0,
     return [Missing(r[0], r[1], r[2], r[3], int(r[4])) for r in rows], total
 
 
-def missing_count(engine: Engine, plan_id: str) -> int:
-    """How many parties of one plan have no address (the dashboard's figure)."""
+def missing_total(engine: Engine, owner: str) -> int:
+    """How many parties of `owner`'s plans have no address (without their obligations)."""
     with Session(engine) as session:
-        return session.execute(select(func.count()).select_from(Party).where(
-            Party.plan_id == plan_id, Party.kind != "group",
+        return session.execute(select(func.count(func.distinct(Party.id))).where(
+            Party.plan_id.in_(select(Plan.id).where(Plan.coordinator == owner)), Party.kind != "group",
             or_(Party.email.is_(None), Party.email == ""))).scalar_one()
+
+
+def count_missing(session: Session, plan_id: str) -> int:
+    """How many parties of one plan have no address (the dashboard's figure)."""
+    return session.execute(select(func.count()).select_from(Party).where(
+        Party.plan_id == plan_id, Party.kind != "group",
+        or_(Party.email.is_(None), Party.email == ""))).scalar_one()
+
+
+def missing_count(engine: Engine, plan_id: str) -> int:
+    with Session(engine) as session:
+        return count_missing(session, plan_id)
+
+
+def look_alikes(engine: Engine, owner: str, entry_id: str, limit: int = 10) -> list[Entry]:
+    """Entries that probably name the same party as `entry_id` (importer/similar.py's rule):
+    what the merge form offers."""
+    from nok_workflow.importer.similar import probably_same
+    from nok_workflow.services.commands.directory_links import names_of
+
+    with Session(engine) as session:
+        rows = session.execute(select(DirectoryEntry).where(DirectoryEntry.owner == owner)).scalars().all()
+        this = next((r for r in rows if r.id == entry_id), None)
+        if this is None:
+            return []
+        mine = names_of(this)
+        found = [r for r in rows if r.id != entry_id
+                 and any(probably_same(a, b) for a in mine for b in names_of(r))][:limit]
+        return [Entry(*(getattr(r, f) for f in Entry.__dataclass_fields__)) for r in found]

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column('search', S(), nullable=False),
         sa.PrimaryKeyConstraint('owner', 'id'),
     )
+    op.create_index('ix_directory_entry_owner_name', 'directory_entry', ['owner', 'name', 'id'], unique=False)
     with op.batch_alter_table('party', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_from', S(length=64), nullable=True))
 
@@ -42,4 +43,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('party', schema=None) as batch_op:
         batch_op.drop_column('email_from')
+    op.drop_index('ix_directory_entry_owner_name', table_name='directory_entry')
     op.drop_table('directory_entry')
