@@ -188,3 +188,53 @@ def test_the_directory_pages_look_right_on_a_phone_and_a_desktop(sqlite_engine, 
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
             assert page.get_by_role("link", name="Справочник", exact=True).count() == 1
             page.close()
+
+
+# --- the JSON API -------------------------------------------------------------------------------
+
+def _tokens(engine) -> tuple[dict, dict]:
+    coordinator = accounts.create_api_token(engine, name="сайт управления", actor="uo", plan_id=None, by="uo",
+                                            now=MOMENT)
+    party = accounts.create_api_token(engine, name="совет", actor="sovet", plan_id="dir-plan", by="uo", now=MOMENT)
+    return {"Authorization": f"Bearer {coordinator}"}, {"Authorization": f"Bearer {party}"}
+
+
+def test_api_lists_sets_and_imports(engine, signed):
+    app, _ = signed
+    mine, party = _tokens(engine)
+    c = client(app)
+    missing = c.get("/api/v1/directory/missing", headers=mine).json()
+    assert missing["total"] == 3 and missing["missing"][0] == {"id": "sch-1", "name": "МБОУ «СОШ № 1»",
+                                                              "kind": "organisation", "plans": 1, "open": 4}
+    assert c.get("/api/v1/directory/missing", headers=party).status_code == 403
+    assert c.get("/api/v1/directory").status_code == 401
+    bad = c.post("/api/v1/directory/email", headers=mine, json={"id": "sovet", "email": "нет"})
+    assert bad.status_code == 422 and "«нет» — не адрес электронной почты" in bad.json()["detail"]
+    done = c.post("/api/v1/directory/email", headers=mine, json={"id": "sovet", "email": "sovet@example.org"})
+    assert done.json() == {"id": "sovet", "email": "sovet@example.org", "parties": 1}
+    page = c.get("/api/v1/directory", headers=mine, params={"q": "совет"}).json()
+    assert page["total"] == 1 and page["entries"][0]["email"] == "sovet@example.org"
+
+    body = "Наименование;E-mail\nМБОУ «СОШ № 2»;s2@example.org\nСад;плохо@\n".encode("cp1251")
+    files = {"file": ("организации.csv", body, "text/csv")}
+    preview = c.post("/api/v1/directory/import/preview", headers=mine, files=files).json()
+    assert preview["counts"] == {"new": 1, "update": 0, "same": 0, "error": 1} and not preview["applied"]
+    assert preview["rows"][1]["origin"] == "организации.csv, строка 3"
+    refused = c.post("/api/v1/directory/import/apply", headers=mine, files=files)
+    assert refused.status_code == 422 and "организации.csv, строка 3" in refused.json()["detail"]
+    assert read.entries(engine, "uo")[1] == 1  # only sovet: nothing of the list written
+    files = {"file": ("организации.csv", body.replace("плохо@".encode("cp1251"), b"sad@example.org"), "text/csv")}
+    applied = c.post("/api/v1/directory/import/apply", headers=mine, files=files).json()
+    assert applied["applied"] and applied["counts"]["new"] == 2
+    assert c.get("/api/v1/directory/missing", headers=mine).json()["total"] == 1  # sch-1 only
+    empty = c.post("/api/v1/directory/import/preview", headers=mine, files={"file": ("e.csv", b"", "text/csv")})
+    assert empty.status_code == 422 and "файл пуст" in empty.json()["detail"]
+
+
+def test_api_docs_describe_the_directory(engine, signed):
+    app, c = signed
+    docs = c.get("/docs")
+    assert docs.status_code == 200
+    for path in ("/api/v1/directory/missing", "/api/v1/directory/email", "/api/v1/directory/import/apply"):
+        assert path in docs.text
+    assert "Без адреса почты" in docs.text

@@ -16,7 +16,7 @@ from nok_workflow import clock
 from nok_workflow.problems import InputError
 from nok_workflow.services.read.catalog import plan_ids
 from nok_workflow.tokens import run_token
-from nok_workflow.web import api, calendar, coordinator, executor, signin
+from nok_workflow.web import api, api_directory, calendar, coordinator, executor, signin
 from nok_workflow.web.auth import SignInRequired
 from nok_workflow.web.context import WebContext
 from nok_workflow.web.pages import STATIC, PageError, error_response, not_found
@@ -94,5 +94,6 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(calendar.router)
     app.include_router(coordinator.router)
     app.include_router(api.router)
+    app.include_router(api_directory.router)
     return app
 
