@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.commands import audit
-from nok_workflow.services.commands.directory_links import names_of, relink, spread
+from nok_workflow.services.commands.directory_links import relink, spread
+from nok_workflow.services.read.directory import names_of
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import DirectoryEntry, Party, Plan
 

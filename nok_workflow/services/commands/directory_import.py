@@ -18,7 +18,8 @@ from nok_workflow.importer.owners import normalise_name
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.commands import audit
 from nok_workflow.services.commands.directory import check_email, new_id, search_text, slug
-from nok_workflow.services.commands.directory_links import name_index, names_of, relink
+from nok_workflow.services.commands.directory_links import name_index, relink
+from nok_workflow.services.read.directory import names_of
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import DirectoryEntry, Party, Plan
 

@@ -16,13 +16,8 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from nok_workflow.importer.owners import normalise_name
+from nok_workflow.services.read.directory import names_of
 from nok_workflow.store.models import DirectoryEntry, Party, Plan
-
-
-def names_of(entry: DirectoryEntry | dict) -> list[str]:
-    """The names an entry is known by: its name, short name and aliases."""
-    get = entry.get if isinstance(entry, dict) else lambda k: getattr(entry, k)
-    return [n for n in (get("name"), get("short_name"), *(get("aliases") or [])) if n]
 
 
 def name_index(entries: Collection[tuple[str, list[str]]]) -> dict[str, set[str]]:

@@ -38,6 +38,12 @@ class Missing:
     open: int  # open obligations it holds (neither done, waived nor cancelled)
 
 
+def names_of(entry: DirectoryEntry | dict) -> list[str]:
+    """The names an entry is known by: its name, short name and aliases."""
+    get = entry.get if isinstance(entry, dict) else lambda k: getattr(entry, k)
+    return [n for n in (get("name"), get("short_name"), *(get("aliases") or [])) if n]
+
+
 def coordinators(engine: Engine) -> list[str]:
     """Everyone who may own a directory: the accounts and the plans' coordinators."""
     with Session(engine) as session:
@@ -152,7 +158,6 @@ def look_alikes(engine: Engine, owner: str, entry_id: str, limit: int = 10) -> l
     """Entries that probably name the same party as `entry_id` (importer/similar.py's rule):
     what the merge form offers."""
     from nok_workflow.importer.similar import probably_same
-    from nok_workflow.services.commands.directory_links import names_of
 
     with Session(engine) as session:
         rows = session.execute(select(DirectoryEntry).where(DirectoryEntry.owner == owner)).scalars().all()
