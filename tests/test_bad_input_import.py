@@ -24,7 +24,7 @@ from tests.support.badinput import assert_refused, nok, snapshot
 
 pytestmark = pytest.mark.slow  # every case runs the real `nok` in a process
 
-ACCEPTED = "импорт понимает .docx и текст"
+ACCEPTED = "импорт понимает .docx, .odt, PDF с текстом, таблицы .xlsx, .ods, CSV и текст"
 OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 WORD_TEMPLATE = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
 
@@ -93,12 +93,116 @@ def _noise() -> bytes:
     return random.Random(10).randbytes(4096)
 
 
+def _pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1, the first the catalog), with a correct xref."""
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def _pdf_with_content(content: bytes, flate: bool = False) -> bytes:
+    """One A4 page drawing `content` (Helvetica as /F1)."""
+    filters = b" /Filter /FlateDecode" if flate else b""
+    return _pdf_file([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d%s >>\nstream\n" % (len(content), filters) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+def _deflate_bomb() -> bytes:
+    """~1.6 GB of zeros in ~1.6 MB: one 16 MB block compressed after a full flush repeats
+    byte for byte (the checksum at the end is wrong, and is never reached)."""
+    packer = zlib.compressobj(9)
+    block = b"\0" * (16 << 20)
+    first = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    return first + again * 100 + packer.flush()
+
+
+def _blank_pdf(pages: int) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_pdf_with_content(b"BT /F1 12 Tf 72 720 Td (1) Tj ET"))))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _scan_pdf() -> bytes:
+    """A page photographed: a PNG of a ruled table with text, wrapped into a PDF by img2pdf —
+    lines and letters as pixels, no text layer."""
+    import img2pdf
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (1240, 877), 255)
+    draw = ImageDraw.Draw(image)
+    for y in range(100, 700, 60):
+        draw.line((60, y, 1180, y), fill=0, width=2)
+    for x in (60, 160, 700, 900, 1180):
+        draw.line((x, 100, x, 640), fill=0, width=2)
+    draw.text((70, 110), "N  Meropriyatie  Srok  Otvetstvennye", fill=0)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return img2pdf.convert(buffer.getvalue())
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    """A workbook as openpyxl writes it: formulas kept, no values calculated."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Лист"
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 PLAN_TEXT = "План на 2025 год\n№\tМероприятие\tСрок\tОтветственные\n1\tДоговор\tМай\tОтдел образования\n"
 
 # name → (content, what stderr must say); names lie on purpose where the kind is by content.
 CASES: dict[str, tuple[Callable[[], bytes], str]] = {
-    "plan.pdf": (_pdf, f"это PDF: {ACCEPTED}"),
-    "pdf-named-as-word.docx": (_pdf, f"это PDF: {ACCEPTED}"),
+    "plan.pdf": (_pdf, "файл повреждён: в PDF нет ни одной страницы"),
+    "pdf-named-as-word.docx": (_pdf, "файл повреждён: в PDF нет ни одной страницы"),
+    "blank.pdf": (lambda: _blank_pdf(2), "в PDF нет текста: страницы пусты"),
+    "scan.pdf": (lambda: _scan_pdf(), "это PDF без текстового слоя (скан или картинки страниц)"),
+    "locked.pdf": (lambda: _encrypted_pdf(), "PDF защищён паролем"),
+    "thousand-pages.pdf": (lambda: _blank_pdf(1000), "в PDF 1000 страниц — больше 300, это не план"),
+    "no-table.pdf": (lambda: _pdf_with_content(b"BT /F1 12 Tf 72 720 Td (Plan 2025) Tj ET"),
+                     "в PDF не найдено таблиц с линиями"),
+    "bomb.pdf": (lambda: _pdf_with_content(_deflate_bomb(), flate=True),
+                 "разбор файла остановлен: файлу нужно больше 1024 МБ памяти"),
+    "slide.odp": (lambda: _zip({"mimetype": "application/vnd.oasis.opendocument.presentation"}),
+                  f"это презентация OpenDocument (.odp): {ACCEPTED}"),
+    "no-header.xlsx": (lambda: _xlsx([["Школа", "Адрес"], ["СОШ № 1", "ул. Мира, 1"]]),
+                       "ни на одном листе («Лист») не найдена строка заголовков плана"),
+    "formulas.xlsx": (lambda: _xlsx([["№", "Мероприятие", "Срок"], ["1", "Договор", "=TEXT(TODAY(),\"dd.mm\")"]]),
+                      "лист «Лист», ячейка C2: формула без вычисленного значения (=TEXT(TODAY(),\"dd.mm\")) — "
+                      "откройте файл в Excel или LibreOffice, пересчитайте и сохраните"),
+    "list-cp1251.csv": (lambda: "Школа;Адрес\nСОШ № 1;ул. Мира, 1\nГимназия;пр. Ленина, 2\n".encode("cp1251"),
+                        "в таблице не найдена строка заголовков плана"),
     "scan.png": (_png, f"это изображение (PNG): {ACCEPTED}"),
     "photo.txt": (_jpeg, f"это изображение (JPG): {ACCEPTED}"),
     "old.doc": (lambda: _ole("WordDocument"), f"это документ Word старого формата (.doc): {ACCEPTED}"),
@@ -107,9 +211,9 @@ CASES: dict[str, tuple[Callable[[], bytes], str]] = {
     "unknown-ole.docx": (lambda: _ole(None), "файл зашифрован паролем или это старый формат .doc"),
     "archive.zip": (lambda: _zip({"readme.txt": "план внутри"}), f"это zip-архив, а не документ .docx: {ACCEPTED}"),
     "table.xlsx": (lambda: _zip({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>"}),
-                   f"это таблица Excel (.xlsx): {ACCEPTED}"),
+                   "файл повреждён"),
     "plan.odt": (lambda: _zip({"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": "<x/>"}),
-                 f"это документ OpenDocument (.odt): {ACCEPTED}"),
+                 "файл повреждён"),
     "macros.docx": (lambda: _word_as("application/vnd.ms-word.document.macroEnabled.main+xml"),
                     f"это документ Word с макросами (.docm): {ACCEPTED}"),
     "template.docx": (lambda: _word_as(WORD_TEMPLATE), f"это шаблон Word (.dotx): {ACCEPTED}"),

@@ -60,10 +60,13 @@ def build_docx(checked: Path, columns: list[str], path: Path) -> Path:
     plan = load_plan(checked).plan
     names = {e.id: e.name for e in plan.directory} | {"@" + g.id: g.name for g in plan.groups}
     document = docx.Document()
+    _landscape(document)
     if plan.approval_act:
         document.add_paragraph(plan.approval_act)
     document.add_paragraph(plan.title)
     table = document.add_table(rows=0, cols=len(columns))
+    table.style = "Table Grid"  # ruled, as plans are: a PDF's table is found by its lines
+    _widths(table, columns)
 
     def add_row(values: dict[str, str]) -> None:
         cells = table.add_row().cells
@@ -93,9 +96,31 @@ def build_docx(checked: Path, columns: list[str], path: Path) -> Path:
         if s_index == 0 and len(plan.sections) > 1:
             document.add_paragraph("")  # the table continues on the next page, header repeated
             table = document.add_table(rows=0, cols=len(columns))
+            table.style = "Table Grid"
+            _widths(table, columns)
             add_row(HEADERS)
     document.save(path)
     return path
+
+
+WIDTHS_CM = {"number": 1.5, "activity": 6.5, "deadline": 4.0, "owners": 5.5, "result": 5.0}  # 22.5 cm
+
+
+def _landscape(document) -> None:
+    """A landscape page, as plans are printed (and so their PDFs)."""
+    from docx.enum.section import WD_ORIENT
+
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = section.page_height, section.page_width
+
+
+def _widths(table, columns: list[str]) -> None:
+    from docx.shared import Cm
+
+    table.autofit = False
+    for index, column in enumerate(columns):
+        table.columns[index].width = Cm(WIDTHS_CM[column])
 
 
 @pytest.mark.parametrize("checked", sorted(CASES), ids=str)

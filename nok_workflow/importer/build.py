@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nok_workflow.deadlines.grammar import normalise
+from nok_workflow.filekinds import ODT
 from nok_workflow.importer import sniff
 from nok_workflow.importer.owners import Resolver, normalise_name
 from nok_workflow.importer.rows import RawDocument, join_fragments
@@ -59,7 +60,8 @@ class _DirectoryFile(BaseModel):
 
 def load_directory(path: Path) -> _DirectoryFile:
     head = _head(path)
-    foreign = sniff.describe(path, head) or (sniff.name_zip(head) if head.startswith(sniff.ZIP_SIGNATURE) else None)
+    foreign = (sniff.Foreign("это PDF", "") if sniff.is_pdf(head) else sniff.describe(path, head)) or (
+        sniff.name_zip(head) if head.startswith(sniff.ZIP_SIGNATURE) else None)
     if foreign is not None:
         raise InputError([Problem(str(path), 0, 0, f"{foreign.what}: справочник — это YAML-файл "
                                                     "(план или списки directory, groups, organisations)")])
@@ -89,17 +91,47 @@ def _head(path: Path) -> bytes:
 
 
 def read_document(path: Path) -> RawDocument:
-    """Pick the reader by content, not by name: a zip may be a .docx, plain text is text, and
-    anything else (PDF, scan, .doc, .xlsx…) is refused with what it is."""
+    """Pick the reader by content, not by name: a PDF, a zip that is a .docx, .odt, .xlsx or
+    .ods, CSV or plain text; anything else (scan, .doc, .xls…) is refused with what it is."""
     from nok_workflow.importer.docx_reader import read_docx
     from nok_workflow.importer.text_reader import read_text
 
     head = _head(path)
+    if sniff.is_pdf(head):
+        from nok_workflow.importer.pdf_reader import read_pdf
+
+        return read_pdf(path)
     if foreign := sniff.describe(path, head):
         raise InputError([Problem(str(path), 0, 0, sniff.message(foreign))])
     if head.startswith(sniff.ZIP_SIGNATURE):
+        kind = _zip_kind(path)
+        if kind == ODT:
+            from nok_workflow.importer.odt_reader import read_odt
+
+            return read_odt(path)
+        if kind is not None:
+            from nok_workflow.importer.sheet_reader import read_sheet_plan
+
+            return read_sheet_plan(path)
         return read_docx(path)
+    from nok_workflow.importer.sheet_reader import is_csv, read_sheet_plan
+
+    if is_csv(head, path):
+        return read_sheet_plan(path)
     return read_text(source.read_text(path), str(path))
+
+
+def _zip_kind(path: Path) -> str | None:
+    """XLSX, ODS, ODT, or None for a .docx or a damaged zip (`read_docx` names what it is)."""
+    import zipfile
+
+    from nok_workflow.importer.archive import ZIP_ERRORS
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sniff.zip_kind(archive)
+    except (*ZIP_ERRORS, KeyError):
+        return None
 
 
 def import_plan(

@@ -8,19 +8,12 @@ clear message. Files that are not zips at all are named by `sniff` before this r
 from __future__ import annotations
 
 import zipfile
-import zlib
 from pathlib import Path
 
-from nok_workflow.importer.rows import RawDocument, Row
 from nok_workflow.importer import sniff
-from nok_workflow.problems import InputError, Problem
-
-MAX_UNCOMPRESSED = 100 * 1024 * 1024
-MAX_RATIO = 200
-
-
-def _fail(path: Path, message: str) -> InputError:
-    return InputError([Problem(str(path), 0, 0, message)])
+from nok_workflow.importer.archive import ZIP_ERRORS, check_size
+from nok_workflow.importer.archive import fail as _fail
+from nok_workflow.importer.rows import RawDocument, Row
 
 
 def check_container(path: Path) -> None:
@@ -29,16 +22,9 @@ def check_container(path: Path) -> None:
         raise _fail(path, "файл повреждён или это не документ .docx")
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            total = sum(i.file_size for i in infos)
-            packed = sum(i.compress_size for i in infos) or 1
-            if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-                raise _fail(path, f"документ распаковывается в {total // (1024 * 1024)} МБ — "
-                                  "слишком много для плана; файл отклонён")
+            names = check_size(path, archive)
             foreign = sniff.describe_zip(archive)
-            names = {i.filename for i in infos}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, OSError,
-            EOFError):  # RuntimeError: an encrypted member
+    except ZIP_ERRORS:
         raise _fail(path, "файл повреждён: архив .docx не читается") from None
     if foreign is not None:
         raise _fail(path, sniff.message(foreign))

@@ -106,7 +106,7 @@ class Resolver:
     def resolve(self, cell: str, origin: str = "") -> tuple[list[str], list[str]]:
         """Owner references for a cell, and notes on what was guessed."""
         refs, notes = [], []
-        for name in split_cell(cell):
+        for name in self._rejoin(split_cell(cell)):
             parts = [name]
             if not self._known(name) and (guess := self._guess_split(name)):
                 parts = guess
@@ -118,6 +118,17 @@ class Resolver:
                 if ref not in refs:
                     refs.append(ref)
         return refs, notes
+
+    def _rejoin(self, names: list[str]) -> list[str]:
+        """Lines split at a capital that together are one known name (`Организация-оператор` /
+        `ОГАУ «УО ЦСНК»` wrapped in a PDF's narrow column) are that name again."""
+        joined: list[str] = []
+        for name in names:
+            if joined and not (self._known(joined[-1]) and self._known(name)) and self._known(f"{joined[-1]} {name}"):
+                joined[-1] = f"{joined[-1]} {name}"
+            else:
+                joined.append(name)
+        return joined
 
     def _remember(self, ref: str, name: str, origin: str) -> None:
         origins = self.seen.setdefault(ref, {}).setdefault(_display(name), [])

@@ -1,6 +1,7 @@
-"""What a file really is, judged by its content: the importer reads .docx and UTF-8 text only.
+"""What a file really is, judged by its content: the importer reads .docx, .odt, PDF with a
+text layer, .xlsx, .ods, CSV and UTF-8 text (`kind` picks the reader).
 
-A PDF, a scan, an old .doc or an Excel table must be named as such in the refusal — read as
+A scan, an old .doc or .xls, a presentation must be named as such in the refusal — read as
 text, each would only get «файл не в кодировке UTF-8», which sends the user the wrong way.
 The recognition is shared with the evidence intake (`nok_workflow.filekinds`); what is kept
 here is the importer's policy: what the file is called and what to do instead.
@@ -13,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nok_workflow import filekinds
-from nok_workflow.filekinds import DOC, DOCM, DOCX, DOTX, ENCRYPTED, EPUB, OLE_SIGNATURE, PPT, PPTX, XLS, XLSX
+from nok_workflow.filekinds import (DOC, DOCM, DOCX, DOTX, ENCRYPTED, EPUB, ODS, ODT, OLE_SIGNATURE, PPT, PPTX,
+                                    XLS, XLSX)
 
 HEAD_BYTES = 8192
 ZIP_SIGNATURE = b"PK"  # any zip, even an empty one: `describe_zip` looks inside
 _OLE_SCAN_BYTES = 8 * 1024 * 1024  # stream names sit in the directory sectors, near the start
+ACCEPTED = "импорт понимает .docx, .odt, PDF с текстом, таблицы .xlsx, .ods, CSV и текст"
 _SAVE_AS_DOCX = "откройте его в Word и сохраните как .docx («Файл → Сохранить как»)"
+_SAVE_AS_XLSX = "откройте её в Excel или LibreOffice и сохраните как .xlsx («Файл → Сохранить как»)"
 _COPY_TO_WORD = "скопируйте таблицу плана в документ Word и сохраните его как .docx"
-_ORIGINAL = "нужен исходный документ плана (.docx), а не снимок или скан"
+_ORIGINAL = "нужен исходный документ плана (.docx, .odt, .xlsx или PDF, сохранённый из Word), а не снимок или скан"
 _UNPACK = "распакуйте архив и укажите сам документ"
 
 
@@ -33,9 +37,11 @@ class Foreign:
 
 
 def describe(path: Path, head: bytes) -> Foreign | None:
-    """The kind of a file that is neither a zip nor text, or None (a zip, or maybe text).
+    """The kind of a file that is neither a zip, PDF nor text, or None (a zip, a PDF, or maybe text).
 
     Zips (a .docx is one) are left to `describe_zip`, which looks inside."""
+    if is_pdf(head):
+        return None
     if head.startswith(OLE_SIGNATURE):
         return _describe_ole(path)
     if head.startswith(ZIP_SIGNATURE):
@@ -47,19 +53,37 @@ def describe(path: Path, head: bytes) -> Foreign | None:
     if _is_utf16(head):
         return Foreign("это текст в кодировке UTF-16", "пересохраните его в кодировке UTF-8")
     if _is_binary(head):
-        return Foreign("это двоичный файл неизвестного формата", "нужен документ .docx или текстовый файл")
+        return Foreign("это двоичный файл неизвестного формата", "нужен документ плана: .docx, .odt, PDF, .xlsx, .ods или текст")
+    return None
+
+
+def is_pdf(head: bytes) -> bool:
+    """A PDF's header may follow up to 1 KB of junk (readers accept it)."""
+    return b"%PDF-" in head[:1024]
+
+
+def zip_kind(archive: zipfile.ZipFile) -> str | None:
+    """XLSX, ODS or ODT for a zip the importer reads other than as Word; None otherwise
+    (a .docx, or a foreign zip `describe_zip` names)."""
+    names = set(archive.namelist())
+    if filekinds.main_part(names) == XLSX:
+        return XLSX
+    if filekinds.MIMETYPE in names:
+        mimetype = filekinds.declared_mimetype(archive, 100)
+        if mimetype in (ODS, ODT):
+            return mimetype
     return None
 
 
 def describe_zip(archive: zipfile.ZipFile) -> Foreign | None:
-    """The kind of a zip that is not a Word document, or None for a .docx (or a damaged one
-    that still has `word/` in it: the container check names what is missing)."""
+    """The kind of a zip the importer does not read, or None for a .docx, .xlsx, .ods, .odt (or
+    a damaged .docx that still has `word/` in it: the container check names what is missing)."""
     names = set(archive.namelist())
     main = filekinds.main_part(names)
     if main == DOCX:
         return _word_variant(archive)
     if main == XLSX:
-        return Foreign("это таблица Excel (.xlsx)", _COPY_TO_WORD)
+        return None
     if main == PPTX:
         return Foreign("это презентация PowerPoint (.pptx)", _COPY_TO_WORD)
     if filekinds.MIMETYPE in names:
@@ -78,7 +102,7 @@ def name_zip(head: bytes) -> Foreign:
     return Foreign(f"это zip-архив или документ Office (.{kind.extension if kind else 'zip'})", "")
 
 
-def message(foreign: Foreign, accepted: str = "импорт понимает .docx и текст") -> str:
+def message(foreign: Foreign, accepted: str = ACCEPTED) -> str:
     return f"{foreign.what}: {accepted} — {foreign.advice}"
 
 
@@ -95,11 +119,13 @@ def _word_variant(archive: zipfile.ZipFile) -> Foreign | None:
     return None
 
 
-def _open_document(mimetype: str) -> Foreign:
-    if mimetype.endswith("opendocument.text"):
-        return Foreign("это документ OpenDocument (.odt)", "сохраните его как .docx («Файл → Сохранить как»)")
-    if mimetype.endswith("opendocument.spreadsheet"):
-        return Foreign("это таблица OpenDocument (.ods)", _COPY_TO_WORD)
+def _open_document(mimetype: str) -> Foreign | None:
+    if mimetype in (ODT, ODS):
+        return None
+    if mimetype.endswith("opendocument.text-template"):
+        return Foreign("это шаблон OpenDocument (.ott)", "создайте по нему документ и сохраните его как .odt")
+    if mimetype.endswith("opendocument.presentation"):
+        return Foreign("это презентация OpenDocument (.odp)", _COPY_TO_WORD)
     if mimetype == EPUB:
         return Foreign("это электронная книга (EPUB)", "нужен исходный документ плана (.docx)")
     return Foreign(f"это архив ({mimetype or 'zip'}), а не документ .docx", _UNPACK)
@@ -116,7 +142,7 @@ def _describe_ole(path: Path) -> Foreign:
     if kind == DOC:
         return Foreign("это документ Word старого формата (.doc)", _SAVE_AS_DOCX)
     if kind == XLS:
-        return Foreign("это таблица Excel старого формата (.xls)", _COPY_TO_WORD)
+        return Foreign("это таблица Excel старого формата (.xls)", _SAVE_AS_XLSX)
     if kind == PPT:
         return Foreign("это презентация PowerPoint старого формата (.ppt)", _COPY_TO_WORD)
     return Foreign("файл зашифрован паролем или это старый формат .doc",
@@ -124,9 +150,6 @@ def _describe_ole(path: Path) -> Foreign:
 
 
 def _by_filetype(extension: str, mime: str) -> Foreign:
-    if extension == "pdf":
-        return Foreign("это PDF", "нужен исходный документ плана (.docx); если его нет, "
-                                  "скопируйте таблицу из PDF в документ Word и сохраните как .docx")
     if extension == "rtf":
         return Foreign("это документ RTF", _SAVE_AS_DOCX)
     if mime.startswith("image/"):
@@ -135,7 +158,8 @@ def _by_filetype(extension: str, mime: str) -> Foreign:
         return Foreign(f"это аудио или видео ({extension.upper()})", "нужен документ плана (.docx)")
     if extension in ("rar", "7z", "gz", "bz2", "xz", "tar", "zst", "lz", "lz4", "Z", "cab", "br"):
         return Foreign(f"это архив ({extension.upper()})", _UNPACK)
-    return Foreign(f"это файл формата {extension.upper()} ({mime})", "нужен документ .docx или текстовый файл")
+    return Foreign(f"это файл формата {extension.upper()} ({mime})",
+                   "нужен документ плана: .docx, .odt, PDF, .xlsx, .ods или текст")
 
 
 def _is_utf16(head: bytes) -> bool:
