@@ -243,3 +243,21 @@ def test_a_new_list_entry_takes_the_id_its_organisation_has_in_the_plans(loaded,
     rows = directory_import.apply(loaded, "uo", path, by="uo", now=NOW).rows
     assert [r.entry_id for r in rows] == ["sch-2", "novaia-shkola"]
     assert addresses(loaded)["sch-2"] == ("s2@example.org", "sch-2")
+
+
+def test_an_xlsx_list_with_the_header_below_a_title(loaded, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Школы"
+    sheet.append(["Список образовательных организаций района"])
+    sheet.append(["№", "Полное наименование", "E-mail", "ИНН"])
+    sheet.append([1, "МБОУ «СОШ № 1»", "s1@example.org", 5600000001])
+    sheet.append([2, "МБОУ «СОШ № 2»", "s2@@example.org", 5600000002])
+    path = tmp_path / "школы.xlsx"
+    book.save(path)
+    rows = directory_import.preview(loaded, "uo", path).rows
+    assert [(r.action, r.entry_id) for r in rows] == [("new", "sch-1"), ("error", "")]
+    assert rows[1].origin == "школы.xlsx, лист «Школы», строка 4"
+    assert rows[0].values["code"] == "5600000001"

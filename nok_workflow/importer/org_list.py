@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from nok_workflow.importer.tabular import read_grids
 from nok_workflow.problems import InputError, Problem
 
 MAX_ROWS = 20_000  # a region's list is a few thousand; more is not a list of organisations
@@ -63,7 +64,9 @@ def header_columns(cells: list[str]) -> dict[str, int] | None:
 def read_org_list(path: Path) -> list[OrgRow]:
     """Every row under a recognised header, of every sheet; an empty or unrecognised file,
     or one longer than MAX_ROWS, is an InputError naming the file."""
-    grids = _read_grids(path)
+    grids = read_grids(path)
+    if not any(grid.rows for grid in grids):
+        raise InputError([Problem(str(path), 0, 0, "файл пуст: в нём нет ни одной строки")])
     rows: list[OrgRow] = []
     seen_header = False
     for grid in grids:
@@ -75,7 +78,7 @@ def read_org_list(path: Path) -> list[OrgRow]:
             values = {name: _cell(cells, index) for name, index in columns.items()}
             if not any(values.values()):
                 continue
-            rows.append(OrgRow(origin=origin, **values))
+            rows.append(OrgRow(origin=f"{grid.source}, {origin}", **values))
             if len(rows) > MAX_ROWS:
                 raise InputError([Problem(str(path), 0, 0, f"в списке больше {MAX_ROWS:,} строк".replace(",", " ")
                                           + " — это не список организаций района; разделите файл на части")])
@@ -91,42 +94,3 @@ def read_org_list(path: Path) -> list[OrgRow]:
 
 def _cell(cells: list[str], index: int) -> str:
     return " ".join(cells[index].split()) if index < len(cells) else ""
-
-
-def _read_grids(path: Path):  # noqa: ANN202 - tabular.Grid
-    try:
-        from nok_workflow.importer.tabular import read_grids
-    except ImportError:  # until the readers of spreadsheets land: CSV only
-        return _csv_grids(path)
-    return read_grids(path)
-
-
-# --- a temporary CSV reader, until importer/tabular.py ---------------------------------------
-
-@dataclass(frozen=True)
-class _Grid:
-    source: str
-    sheet: str
-    rows: list[list[str]]
-    origins: list[str]
-
-
-def _csv_grids(path: Path) -> list[_Grid]:
-    import csv
-
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        raise InputError([Problem(str(path), 0, 0, "файл не найден или недоступен")]) from None
-    if not raw.strip():
-        raise InputError([Problem(str(path), 0, 0, "файл пуст")])
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    first = text.split("\n", 1)[0]
-    delimiter = max(";,\t", key=first.count)
-    lines = list(csv.reader(text.splitlines(), delimiter=delimiter))
-    return [_Grid(str(path), "", lines, [f"{path.name}, строка {n}" for n in range(1, len(lines) + 1)])]
