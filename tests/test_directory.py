@@ -16,46 +16,10 @@ from nok_workflow.services.commands import directory, directory_import, plans
 from nok_workflow.services.commands.directory import EntryFields
 from nok_workflow.services.read import directory as read
 from nok_workflow.store.models import Party
+from tests.support.plans import DIRECTORY_PLAN as PLAN
 
 NOW = dt.datetime(2024, 1, 1, 5, tzinfo=dt.UTC)
 
-PLAN = """\
-id: dir-plan
-title: План с адресами из справочника
-period: 2024
-coordinator: uo
-directory:
-  - id: uo
-    name: Управление образования
-    email: uo@example.org
-  - id: sovet
-    name: Общественный совет
-  - id: imc
-    name: МКУ «ИМЦ»
-    email: imc-plan@example.org
-groups:
-  - id: oo
-    name: Образовательные организации
-organisations:
-  - id: sch-1
-    name: МБОУ «СОШ № 1»
-    group: oo
-  - id: sch-2
-    name: МБОУ «СОШ № 2»
-    group: oo
-sections:
-  - number: "1."
-    title: Мероприятия
-    items:
-      - number: "1"
-        title: Заседание совета
-        deadline: Январь
-        owners: [sovet, imc]
-      - number: "2"
-        title: Отчёт школы
-        deadline: Ежеквартально
-        owners: ["@oo"]
-"""
 
 
 def at(day: str, hour: int = 7) -> dt.datetime:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.support.cli import run_nok
-from tests.test_directory import PLAN
+from tests.support.plans import DIRECTORY_PLAN as PLAN
 
 pytestmark = pytest.mark.slow  # every test runs the real `nok` in a process
 

@@ -16,7 +16,7 @@ from nok_workflow.services.commands import accounts, directory, plans
 from nok_workflow.services.commands.directory import EntryFields
 from nok_workflow.services.read import directory as read
 from tests.support.web import MOMENT, client, sign_in
-from tests.test_directory import PLAN
+from tests.support.plans import DIRECTORY_PLAN as PLAN
 
 SHOTS = Path("/tmp/shots-directory")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from contextlib import suppress
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -28,6 +30,7 @@ from nok_workflow.web.security import csrf_protect
 
 router = APIRouter()
 MAX_LIST_BYTES = 20 * 1024 * 1024
+STAGED_HOURS = 24
 SHOWN_ROWS = 300  # of a preview: problems and updates first, then new entries
 _STAGED = re.compile(r"[0-9a-f]{64}(?:\.(?:xlsx|ods|csv))?")
 env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
@@ -141,6 +144,15 @@ def _suffix(name: str) -> str:
     return suffix if suffix in (".xlsx", ".ods", ".csv") else ""
 
 
+def _drop_stale(folder: Path) -> None:
+    """Lists uploaded and never applied are dropped after a day."""
+    limit = time.time() - STAGED_HOURS * 3600
+    for old in folder.iterdir():
+        with suppress(OSError):
+            if old.stat().st_mtime < limit:
+                old.unlink()
+
+
 def _preview(request: Request, account: Account, name: str, raw: bytes) -> Response:
     if not raw:
         return page(request, "coord_directory_import.html", status=422, tab="import", name=name,
@@ -150,6 +162,7 @@ def _preview(request: Request, account: Account, name: str, raw: bytes) -> Respo
                     problems=[f"файл больше {MAX_LIST_BYTES // 2**20} МБ — это не список организаций"])
     folder = _staged_dir(request)
     folder.mkdir(parents=True, exist_ok=True)
+    _drop_stale(folder)
     staged = folder / (hashlib.sha256(raw).hexdigest() + _suffix(name))
     staged.write_bytes(raw)
     try:
