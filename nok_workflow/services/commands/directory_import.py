@@ -95,8 +95,9 @@ def apply(engine: Engine, owner: str, path: Path, *, by: str, now: dt.datetime,
 
 
 def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Preview:
+    # Plain rows, not ORM objects: a region's directory is thousands of entries.
     existing = {e.id: e for e in session.execute(
-        select(DirectoryEntry).where(DirectoryEntry.owner == owner)).scalars()}
+        select(*DirectoryEntry.__table__.c).where(DirectoryEntry.owner == owner))}
     by_name = name_index([(e.id, names_of(e)) for e in existing.values()])
     by_code = {e.code: e.id for e in existing.values() if e.code}
     taken = set(existing)

@@ -111,24 +111,31 @@ def missing(engine: Engine, owner: str, *, limit: int = PAGE, offset: int = 0,
         if plan_id is not None:
             plans = plans.where(Plan.id == plan_id)
         ref = owner_refs(dialect)
-        held = union_all(
-            select(Obligation.plan_id, Obligation.org_id.label("owner"))
+        # One aggregate over a union (parties without an address, and each open obligation
+        # under its owner), no join: a join of parties to counted obligations is planned as a
+        # nested loop while the new party table has no statistics (18 s for 6,000 on PostgreSQL).
+        none, one = literal(None, String), literal(1)
+        rows_of = union_all(
+            select(Party.plan_id, Party.id.label("owner"), Party.name.label("name"), Party.kind.label("kind"),
+                   one.label("party"), literal(0).label("open"))
+            .where(Party.plan_id.in_(plans), Party.kind != "group",
+                   or_(Party.email.is_(None), Party.email == literal(""))),
+            select(Obligation.plan_id, Obligation.org_id, none, none, literal(0), one)
             .where(Obligation.plan_id.in_(plans), Obligation.org_id != NO_ORG, _open()),
-            select(Obligation.plan_id, ref.c.value.cast(String).label("owner"))
+            select(Obligation.plan_id, ref.c.value.cast(String), none, none, literal(0), one)
             .select_from(Obligation).join(Item, Item.id == Obligation.item_id).join(ref, true())
             .where(Obligation.plan_id.in_(plans), Obligation.org_id == NO_ORG, _open(),
                    ~ref.c.value.startswith("@")),
         ).subquery()
-        counts = (select(held.c.plan_id, held.c.owner, func.count().label("n"))
-                  .group_by(held.c.plan_id, held.c.owner).subquery())
-        open_n = func.coalesce(func.sum(counts.c.n), 0)
+        per_plan = (select(rows_of.c.owner, func.max(rows_of.c.name).label("name"),
+                           func.max(rows_of.c.kind).label("kind"), func.sum(rows_of.c.open).label("open"))
+                    .group_by(rows_of.c.plan_id, rows_of.c.owner).having(func.max(rows_of.c.party) == 1)
+                    .subquery())
+        open_n = func.sum(per_plan.c.open)
         rows = session.execute(
-            select(Party.id, func.min(Party.name), func.min(Party.kind), func.count(func.distinct(Party.plan_id)),
+            select(per_plan.c.owner, func.min(per_plan.c.name), func.min(per_plan.c.kind), func.count(),
                    open_n.label("open"), func.count().over().label("total"))
-            .outerjoin(counts, and_(counts.c.plan_id == Party.plan_id, counts.c.owner == Party.id))
-            .where(Party.plan_id.in_(plans), Party.kind != "group",
-                   or_(Party.email.is_(None), Party.email == literal("")))
-            .group_by(Party.id).order_by(open_n.desc(), func.min(Party.name), Party.id)
+            .group_by(per_plan.c.owner).order_by(open_n.desc(), func.min(per_plan.c.name), per_plan.c.owner)
             .limit(limit).offset(offset)).all()
     total = rows[0].total if rows else 0
     return [Missing(r[0], r[1], r[2], r[3], int(r[4])) for r in rows], total
