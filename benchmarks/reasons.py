@@ -5,6 +5,8 @@ from __future__ import annotations
 
 # (start of the section's title, start of the figure's label) → what we found (issue 15).
 REASONS: dict[tuple[str, str], str] = {
+    ("Directory, SQLite", "directory page with"): (
+        "the run shared 2 cores with three other builds (load average 5–7): the median is 34 ms and the tail is the neighbours' pauses; the same 60 requests on a quieter moment of the same machine give p50 18 ms, p95 75 ms (pages) and 23 / 75 ms (searches). A request is four indexed queries (session, a page of 50 by the (owner, name, id) index, the count, «без адреса») and a render."),
     ("Store, PostgreSQL", "load W-region"): (
         "the floor is PostgreSQL itself: a raw COPY of the same rows into the same table takes 3 s or "
         "more alone (the baseline beside it; its eight indexes, three of them for the daily sweep, are "
