@@ -24,7 +24,8 @@ from nok_workflow.services.commands.directory import KIND_LABELS, EntryFields
 from nok_workflow.services.read import directory as read
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx
-from nok_workflow.web.coordinator_common import done, page
+from nok_workflow.web.coordinator_common import done
+from nok_workflow.web.coordinator_common import page as coordinator_page
 from nok_workflow.web.pages import PageError, env
 from nok_workflow.web.security import csrf_protect
 
@@ -37,6 +38,14 @@ env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
 
 Coordinator = Annotated[Account, Depends(coordinator)]
 PageNo = Annotated[int, Query(alias="page", ge=1, le=1_000_000)]
+
+
+def page(request: Request, template: str, status: int = 200, **context) -> Response:
+    """A directory page: the tab «Без адреса» carries its count on every one of them."""
+    if "missing_total" not in context:
+        account = request.state.account
+        context["missing_total"] = read.missing_total(ctx(request).engine, account.login) if account else 0
+    return coordinator_page(request, template, status=status, **context)
 
 
 def _pages(total: int) -> int:
