@@ -164,9 +164,12 @@ def test_list_import_preview_then_apply_in_cp1251_with_semicolons(loaded, tmp_pa
 
 
 def test_list_import_duplicates_empty_and_headerless_files(loaded, tmp_path):
-    dup = _csv(tmp_path, "Наименование,E-mail\nШкола 1,a@example.org\nшкола  1,b@example.org\n")
+    dup = _csv(tmp_path, "Наименование,E-mail\nШкола 1,a@example.org\nшкола  1,b@example.org\n"
+                         "Филиал школы 1,A@example.org\n")
     rows = directory_import.preview(loaded, "uo", dup).rows
-    assert rows[1].action == "error" and "уже есть в файле выше" in rows[1].message
+    assert rows[1].action == "error" and "«школа 1» уже есть в файле выше (list.csv, строка 2)" in rows[1].message
+    # one address for a school and its branch: allowed, and said
+    assert rows[2].action == "new" and rows[2].message == "тот же адрес, что в строке «list.csv, строка 2»"
     with pytest.raises(InputError, match="файл пуст"):
         directory_import.preview(loaded, "uo", _csv(tmp_path, "", name="empty.csv"))
     with pytest.raises(InputError, match="не найдена строка заголовка"):

@@ -107,6 +107,7 @@ def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Prev
                                            Party.plan_id.in_(select(Plan.id).where(Plan.coordinator == owner))))])
     seen_names: dict[str, str] = {}
     seen_codes: dict[str, str] = {}
+    seen_emails: dict[str, str] = {}
     out = []
     for row in rows:
         shown = PreviewRow(row.origin, row.name, row.email, "error")
@@ -129,6 +130,9 @@ def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Prev
         seen_names[key] = row.origin
         if row.code:
             seen_codes[row.code] = row.origin
+        # One address for two organisations (a branch and its school) is allowed, but said.
+        shared = seen_emails.setdefault(email.lower(), row.origin) if email else row.origin
+        note = f"тот же адрес, что в строке «{shared}»" if shared != row.origin else ""
         values = {"name": row.name, "short_name": row.short_name or None, "email": email,
                   "group_id": _group(row.group), "code": row.code or None}
         target = _match(row, key, existing, by_name, by_code)
@@ -142,7 +146,7 @@ def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Prev
                 shown.message = f"идентификатор «{entry_id}» уже занят"
                 continue
             taken.add(entry_id)
-            shown.action, shown.entry_id, shown.values = "new", entry_id, values
+            shown.action, shown.entry_id, shown.values, shown.message = "new", entry_id, values, note
             continue
         entry = existing[target]
         # What the file leaves empty is kept: a list without addresses does not erase them.
@@ -150,11 +154,11 @@ def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Prev
         diff = [k for k in _FIELDS if merged[k] != getattr(entry, k)]
         shown.entry_id = target
         if not diff:
-            shown.action = "same"
+            shown.action, shown.message = "same", note
             continue
         merged["search"] = search_text({"id": target, "aliases": entry.aliases, **merged})
         shown.action, shown.values = "update", merged
-        shown.message = "; ".join(_said(k, getattr(entry, k), merged[k]) for k in diff)
+        shown.message = "; ".join([*(_said(k, getattr(entry, k), merged[k]) for k in diff), *([note] if note else [])])
     return Preview(file, out)
 
 
