@@ -23,13 +23,13 @@ from benchmarks.reasons import reason_for
 
 RUNS = {  # which synthetic sizes each benchmark uses (benchmarks/region.py)
     "full": {"region": "region", "big": "1m", "hundred": "100k", "flow_schools": 3000, "mail_schools": 3000,
-             "ical_schools": 147, "report_schools": 6000, "repeats": 3,
+             "ical_schools": 147, "report_schools": 6000, "repeats": 3, "import_rows": 200,
              "directory_orgs": 6000},
     "small": {"region": "small", "big": "small-x5", "hundred": "small", "flow_schools": 20, "mail_schools": 30,
-              "ical_schools": 10, "report_schools": 30, "repeats": 1,
+              "ical_schools": 10, "report_schools": 30, "repeats": 1, "import_rows": 20,
               "directory_orgs": 60},
 }
-ALL = ("store", "sweep", "flow", "cli", "mail", "ical", "report", "web", "directory")
+ALL = ("store", "sweep", "flow", "cli", "mail", "ical", "report", "web", "import", "directory")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
@@ -86,6 +86,10 @@ def _run(name: str, sizes: dict, work: Path, backends: list[str], postgres_url: 
         from benchmarks import scale_cli
 
         return scale_cli.sections(sizes["region"], work, sizes["repeats"])
+    if name == "import":
+        from benchmarks import bench_import
+
+        return bench_import.sections(sizes["import_rows"], sizes["repeats"], work)
     no_postgres = "PostgreSQL" not in backends
     if name == "mail":
         from benchmarks import scale_mail

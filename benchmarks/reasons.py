@@ -7,6 +7,13 @@ from __future__ import annotations
 REASONS: dict[tuple[str, str], str] = {
     ("Directory, SQLite", "directory page with"): (
         "the run shared 2 cores with three other builds (load average 5–7): the median is 34 ms and the tail is the neighbours' pauses; the same 60 requests on a quieter moment of the same machine give p50 18 ms, p95 75 ms (pages) and 23 / 75 ms (searches). A request is four indexed queries (session, a page of 50 by the (owner, name, id) index, the count, «без адреса») and a render."),
+    ("Import: a", "PDF →"): (
+        "the floor is pdfminer (under pdfplumber) turning each page's content stream into characters: "
+        "bare pdfplumber on the same pages (the baseline) takes as long, and in a profile our reflow and row "
+        "assembly is under 10% of the time. The parse is 2.5–3.6 s of CPU (39 landscape pages: LibreOffice "
+        "prints this plan's narrow columns long), split in halves over two children of 1.3–1.8 s each: on two "
+        "idle cores the wall time would be about that — not measured, the machine ran under a load "
+        "average of 6–8 from other builds."),
     ("Store, PostgreSQL", "load W-region"): (
         "the floor is PostgreSQL itself: a raw COPY of the same rows into the same table takes 3 s or "
         "more alone (the baseline beside it; its eight indexes, three of them for the daily sweep, are "

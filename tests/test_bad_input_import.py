@@ -260,6 +260,20 @@ def test_bad_document_is_refused(tmp_path, name):
     assert not (tmp_path / "out" / "plan.yaml").exists()
 
 
+def test_parse_over_its_time_is_stopped(tmp_path):
+    """The limit comes from NOK_PARSE_TIMEOUT (30 s by default): a parse over it is stopped."""
+    (tmp_path / "in").mkdir()
+    document = tmp_path / "in" / "plan.pdf"
+    document.write_bytes(_pdf_with_content(b"BT /F1 12 Tf 72 720 Td (Plan 2025) Tj ET"))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    before = snapshot(document.parent, out_dir)
+    result = nok("plan", "import", str(document), "-o", str(out_dir / "plan.yaml"), home=tmp_path / "home",
+                 env={"NOK_PARSE_TIMEOUT": "0.01"})
+    assert_refused(result, f"{document}: разбор файла остановлен: разбор занял больше 0.01 с",
+                   before=before, after=snapshot(document.parent, out_dir))
+
+
 def test_missing_document(tmp_path):
     result, before, after = _run(tmp_path, tmp_path / "in" / "nowhere.docx")
     assert_refused(result, "nowhere.docx: файл не найден", before=before, after=after)

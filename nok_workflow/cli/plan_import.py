@@ -1,4 +1,4 @@
-"""`nok plan import DOC -o plan.yaml` — a Word or text plan document into plan YAML."""
+"""`nok plan import DOC -o plan.yaml` — a plan document (Word, OpenDocument, PDF, sheet, CSV, text) into plan YAML."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ _SCHEMA = Path(__file__).resolve().parents[2] / "plan_definitions" / "plan.schem
 
 
 def import_command(
-    document: Path = typer.Argument(..., help="Документ плана: .docx или текст"),
+    document: Path = typer.Argument(..., help="Документ плана: .docx, .odt, PDF с текстом, .xlsx, .ods, CSV или текст"),
     output: Path = typer.Option(..., "-o", "--output", help="Куда записать YAML плана"),
     year: int | None = typer.Option(None, "--year", min=1900, max=2200,
                                     help="Год плана, если в документе его нет "
@@ -24,7 +24,7 @@ def import_command(
     plan_id: str | None = typer.Option(None, "--id", help="id плана (по умолчанию — имя файла)"),
     force: bool = typer.Option(False, "--force", help="Заменить существующий файл"),
 ) -> None:
-    """Импортировать план из документа Word (.docx) или текста; напечатать отчёт."""
+    """Импортировать план из документа (.docx, .odt, PDF с текстом, таблицы .xlsx, .ods, CSV или текста); напечатать отчёт."""
     from nok_workflow.files import write_atomically
     from nok_workflow.importer.build import import_plan, load_directory
     from nok_workflow.text import plural

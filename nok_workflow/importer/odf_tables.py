@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from nok_workflow.problems import InputError, Problem
 
-MAX_COLUMNS = 200  # a plan or a list is a few columns wide; more only repeats empty cells
+MAX_COLUMNS = 200  # a plan or a list is a few columns wide; cells beyond are not read
 _ROWS = "table:table-row|table:table-header-rows/table:table-row|table:table-row-group/table:table-row"
 _CELLS = "table:table-cell|table:covered-table-cell"
 
@@ -35,12 +35,10 @@ def rows(table, separator: str, source: str, max_rows: int, where: str) -> Itera
         repeat = row.repeated or 1
         cells: list[str] = []
         for cell in row.get_elements(_CELLS):
-            text = cell_text(cell, separator)
-            times = min(cell.repeated or 1, MAX_COLUMNS)
-            if text:
-                cells.extend([text] * times)
-            elif len(cells) < MAX_COLUMNS:
-                cells.extend([""] * min(times, MAX_COLUMNS - len(cells)))
+            if len(cells) >= MAX_COLUMNS:
+                break
+            times = min(cell.repeated or 1, MAX_COLUMNS - len(cells))
+            cells.extend([cell_text(cell, separator)] * times)
         while cells and not cells[-1]:
             cells.pop()
         if cells:

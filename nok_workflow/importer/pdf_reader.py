@@ -12,8 +12,10 @@ file or too many pages is refused with what it is and what to do; the parse runs
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nok_workflow.importer import limits
@@ -22,8 +24,10 @@ from nok_workflow.importer.rows import RawDocument, Row
 from nok_workflow.problems import InputError
 
 MAX_PAGES = 300
+_PARALLEL_FROM = 8  # pages: fewer are read by one child
 _SAME_LINE = 2.0  # points: words whose tops differ less are on one line
 _TOLERANCE = 1.0
+_CLOSING = tuple(".,;:!?%")  # a line starting with one continues the word before it
 _WORD_HYPHEN = re.compile(r"\w[-‐]$")  # `Южно-` at a line end: the word goes on
 _LOCKED = ("PDF защищён паролем: снимите защиту (откройте и сохраните без пароля) "
            "или найдите исходный документ плана (.docx)")
@@ -46,6 +50,16 @@ class Line:
 
 
 @dataclass
+class _Part:
+    """What a child read of some pages."""
+
+    preamble: list[str] = field(default_factory=list)
+    rows: list[_Row] = field(default_factory=list)
+    chars: int = 0
+    images: int = 0
+
+
+@dataclass
 class _Row:
     cells: list[list[Line]]
     page: int
@@ -55,16 +69,55 @@ class _Row:
 
 
 def read_pdf(path: Path) -> RawDocument:
-    return limits.run_limited(read_pdf_here, Path(path), source=str(path))
+    """Checked and counted in one child; then the pages read in one child, or in two at once
+    (halves) when there are enough of them to pay for it."""
+    path = Path(path)
+    count = limits.run_limited(count_pages_here, path, source=str(path))
+    parts = 2 if count >= _PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
+    bounds = [1 + count * i // parts for i in range(parts + 1)]
+    found = limits.run_limited_all([(read_pages_here, (path, bounds[i], bounds[i + 1])) for i in range(parts)],
+                                   source=str(path))
+    return _document(path, found)
 
 
 def read_pdf_here(path: Path) -> RawDocument:
+    """`read_pdf` in this process, without the limits: for code already inside a limited child."""
+    return _document(path, [read_pages_here(path, 1, count_pages_here(path) + 1)])
+
+
+def count_pages_here(path: Path) -> int:
+    """The pages of a readable PDF (not encrypted, not too many, not none)."""
+    count = _opened(path, _page_count)
+    if count > MAX_PAGES:
+        raise fail(path, f"в PDF {count} страниц — больше {MAX_PAGES}, это не план; "
+                         "укажите документ с одним планом")
+    if not count:
+        raise fail(path, "файл повреждён: в PDF нет ни одной страницы")
+    return count
+
+
+def read_pages_here(path: Path, start: int, stop: int) -> _Part:
+    """Pages start…stop-1 (from 1): their table rows, and the text above their first table."""
+    def read(pdf) -> _Part:
+        part = _Part()
+        for page_no in range(start, stop):
+            page = pdf.pages[page_no - 1]
+            part.chars += len(page.chars)
+            part.images += len(page.images)
+            _read_page(page, page_no, part)
+            page.flush_cache()
+        return part
+
+    return _opened(path, read)
+
+
+def _opened(path: Path, work):
     import pdfplumber
     from pdfplumber.utils.exceptions import PdfminerException
 
     try:
         with pdfplumber.open(path) as pdf:
-            return _read(path, pdf)
+            return work(pdf)
     except PdfminerException as exc:  # pdfplumber wraps what pdfminer raised
         raise _failure(path, exc.args[0] if exc.args else exc) from None
     except InputError:
@@ -85,23 +138,15 @@ def _failure(path: Path, cause: object) -> BaseException:
     return fail(path, f"файл повреждён: PDF не читается ({type(cause).__name__})")
 
 
-def _read(path: Path, pdf) -> RawDocument:
-    count = _page_count(pdf)
-    if count > MAX_PAGES:
-        raise fail(path, f"в PDF {count} страниц — больше {MAX_PAGES}, это не план; "
-                         "укажите документ с одним планом")
-    if not count:
-        raise fail(path, "файл повреждён: в PDF нет ни одной страницы")
+def _document(path: Path, parts: list[_Part]) -> RawDocument:
     doc = RawDocument(str(path))
-    rows: list[_Row] = []
-    chars = images = 0
-    for page_no, page in enumerate(pdf.pages, start=1):
-        chars += len(page.chars)
-        images += len(page.images)
-        _read_page(page, page_no, doc, rows)
-        page.flush_cache()
-    if not chars:
-        raise fail(path, _SCAN if images else _NO_TEXT)
+    for part in parts:
+        doc.preamble.extend(part.preamble)
+        if part.rows:
+            break
+    rows = [row for part in parts for row in part.rows]
+    if not sum(part.chars for part in parts):
+        raise fail(path, _SCAN if sum(part.images for part in parts) else _NO_TEXT)
     if not rows:
         raise fail(path, "в PDF не найдено таблиц с линиями: план должен быть таблицей "
                          "(№, Мероприятие, Срок, Ответственные, Результат); найдите исходный документ (.docx)")
@@ -120,18 +165,26 @@ def _page_count(pdf) -> int:
         return len(pdf.pages)
 
 
-def _read_page(page, page_no: int, doc: RawDocument, rows: list[_Row]) -> None:
+def _read_page(page, page_no: int, part: _Part) -> None:
     tables = sorted(page.find_tables(), key=lambda t: t.bbox[1])
     words = page.extract_words(x_tolerance=1.5, extra_attrs=["size"])  # a space is ~0.3 em: 3.3 pt at 11 pt
-    if not rows:
+    if not part.rows:
         top = tables[0].bbox[1] if tables else page.height
-        doc.preamble.extend(line.text for line in _lines([w for w in words if w["bottom"] <= top + _TOLERANCE]))
+        part.preamble.extend(line.text for line in _lines([w for w in words if w["bottom"] <= top + _TOLERANCE]))
+    words.sort(key=_middle_y)
+    middles = [_middle_y(w) for w in words]
     number = 0
     for table in tables:
         for t_row in table.rows:
             number += 1
-            cells = [_lines([w for w in words if _inside(w, box)], box) if box else [] for box in t_row.cells]
-            rows.append(_Row(cells, page_no, number, t_row.bbox[1], t_row.bbox[3]))
+            top, bottom = t_row.bbox[1], t_row.bbox[3]
+            band = words[bisect.bisect_left(middles, top):bisect.bisect_right(middles, bottom)]
+            cells = [_lines([w for w in band if _inside(w, box)], box) if box else [] for box in t_row.cells]
+            part.rows.append(_Row(cells, page_no, number, top, bottom))
+
+
+def _middle_y(word: dict) -> float:
+    return (word["top"] + word["bottom"]) / 2
 
 
 def _join_split_rows(rows: list[_Row]) -> list[_Row]:
@@ -197,10 +250,11 @@ def reflow(lines: list[Line]) -> str:
             text = line.text
         elif previous.x1 + 0.3 * previous.size + line.first <= previous.right + _TOLERANCE:
             text += "\n\n" + line.text  # the next word would have fit: the paragraph ended
-        elif _WORD_HYPHEN.search(previous.text):
-            text += line.text  # `Южно-` + `Сахалинск`
+        elif _WORD_HYPHEN.search(previous.text) or line.text[:1] in _CLOSING:
+            text += line.text  # `Южно-` + `Сахалинск`; `10.10` + `.` in a narrow number column
         elif previous.text.endswith((" -", " –", " —")) or previous.text in ("-", "–", "—"):
             text += " " + line.text  # a dash between words: not a word's hyphen for `join_fragments`
         else:
             text += "\n" + line.text
     return text
+

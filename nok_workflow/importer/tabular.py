@@ -24,6 +24,7 @@ MAX_ROWS = 200_000
 MAX_CSV_BYTES = 200 * 1024 * 1024
 ENCODINGS = ("utf-8-sig", "cp1251")
 DELIMITERS = ";,\t"
+_EXPECTED = "ожидается таблица .xlsx, .ods или CSV (старый .xls сохраните в Excel или LibreOffice как .xlsx)"
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,19 @@ def read_grids_here(path: Path, max_rows: int = MAX_ROWS) -> list[Grid]:
 
 def spreadsheet_kind(path: Path) -> str | None:
     """XLSX or ODS by the zip's content; None for anything that is not a zip (CSV is tried)."""
+    from nok_workflow.importer import sniff
+
     try:
         with path.open("rb") as handle:
-            head = handle.read(4)
+            head = handle.read(sniff.HEAD_BYTES)
     except OSError as exc:
         raise fail(path, f"файл не читается: {exc.strerror or exc}") from None
+    if not head:
+        raise fail(path, "файл пуст")
     if not head.startswith(b"PK"):
+        foreign = sniff.Foreign("это PDF", "") if sniff.is_pdf(head) else sniff.describe(path, head)
+        if foreign is not None:
+            raise fail(path, f"{foreign.what}: {_EXPECTED}")
         return None
     import zipfile
 
@@ -72,7 +80,7 @@ def spreadsheet_kind(path: Path) -> str | None:
                     return filekinds.ODS
         except ZIP_ERRORS:
             pass
-    raise fail(path, "это не таблица: ожидается .xlsx, .ods или .csv")
+    raise fail(path, f"это не таблица: {_EXPECTED}")
 
 
 def _grid(path: Path, sheet: str | None, rows: list[list[str]], numbers: list[int]) -> Grid:
