@@ -5,6 +5,8 @@ from __future__ import annotations
 
 # (start of the section's title, start of the figure's label) → what we found (issue 15).
 REASONS: dict[tuple[str, str], str] = {
+    ("Directory, SQLite", "directory page with"): (
+        "the run shared 2 cores with three other builds (load average 5–7): the median is 34 ms and the tail is the neighbours' pauses; the same 60 requests on a quieter moment of the same machine give p50 18 ms, p95 75 ms (pages) and 23 / 75 ms (searches). A request is four indexed queries (session, a page of 50 by the (owner, name, id) index, the count, «без адреса») and a render."),
     ("Import: a", "PDF →"): (
         "the floor is pdfminer (under pdfplumber) turning each page's content stream into characters: "
         "bare pdfplumber on the same pages (the baseline) takes as long, and in a profile our reflow and row "

@@ -52,7 +52,8 @@ def test_every_benchmark_runs_small(tmp_path: Path) -> None:
     for expected in ([f"Store, {b}" for b in backends] + [f"Daily sweep, {b}" for b in backends]
                      + ["Prefect's share of a plan run", "Commands from start to exit", "`nok serve` with a region's store",
                         "Digests through SMTP"] + [f"Calendar feed, {b}" for b in backends]
-                     + [f"Quarterly report, {b}" for b in backends]):
+                     + [f"Quarterly report, {b}" for b in backends]
+                     + [f"Directory, {b}" for b in backends] + ["Directory: a list too long"]):
         assert any(t.startswith(expected) for t in titles), (expected, titles)
     rows = re.findall(r"^\| (?!measure|---)(.+?) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$", text, re.M)
     assert len(rows) >= 40, text

@@ -342,7 +342,9 @@ def test_the_schema_and_docs_are_for_a_signed_in_coordinator(orenburg, app_of):
     assert set(schema["paths"]) == {"/api/v1/plans", "/api/v1/obligations", "/api/v1/evidence",
                                     "/api/v1/evidence/{evidence_id}/review", "/api/v1/waive", "/api/v1/drafts",
                                     "/api/v1/drafts/{draft_id}", "/api/v1/drafts/{draft_id}/rows/{row}",
-                                    "/api/v1/drafts/{draft_id}/apply"}
+                                    "/api/v1/drafts/{draft_id}/apply", "/api/v1/directory",
+                                    "/api/v1/directory/missing", "/api/v1/directory/email",
+                                    "/api/v1/directory/import/preview", "/api/v1/directory/import/apply"}
     assert schema["paths"]["/api/v1/evidence"]["post"]["summary"] == "Передать документ"
     page = c.get("/docs")
     assert page.status_code == 200

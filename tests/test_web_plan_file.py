@@ -5,7 +5,6 @@ as it was loaded, only for the plan's coordinator; loading it again changes noth
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session

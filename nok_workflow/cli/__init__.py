@@ -15,6 +15,7 @@ import typer
 
 from nok_workflow.cli import api_tokens
 from nok_workflow.cli import deadline as deadline_cmd
+from nok_workflow.cli import directory as directory_cmd
 from nok_workflow.cli import evidence as evidence_cmd
 from nok_workflow.cli import feeds as feeds_cmd
 from nok_workflow.cli import links as links_cmd
@@ -54,6 +55,7 @@ app.command("prefect-server")(run_cmd.prefect_server)
 app.command("deadline")(deadline_cmd.deadline)
 app.add_typer(api_tokens.app, name="token")
 app.add_typer(users_cmd.app, name="user")
+app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(feeds_cmd.app, name="feed")
 app.command("ical")(feeds_cmd.ical)
 app.command("report")(report_cmd.report)

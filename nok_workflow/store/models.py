@@ -70,6 +70,32 @@ class Party(SQLModel, table=True):
     email: str | None = None
     escalates_to: str | None = Field(default=None, max_length=64)
     active: bool = True
+    # The coordinator's directory entry the address comes from (services/commands/directory.py):
+    # set when the plan's own entry has no address; `email` then is that entry's.
+    email_from: str | None = Field(default=None, max_length=64)
+
+
+class DirectoryEntry(SQLModel, table=True):
+    """A coordinator's own directory: addresses kept outside the plans' files, matched to a
+    plan's parties by id or by name (services/commands/directory.py)."""
+
+    __tablename__ = "directory_entry"
+    # The page's order: a page of thousands of entries is an index range, not a sort.
+    __table_args__ = (Index("ix_directory_entry_owner_name", "owner", "name", "id"),)
+
+    owner: str = Field(primary_key=True, max_length=64)  # the coordinator's login
+    id: str = Field(primary_key=True, max_length=64)  # the id space of plans' YAML ids
+    kind: str = Field(max_length=16)  # person | unit | organisation | group
+    name: str
+    short_name: str | None = None
+    email: str | None = Field(default=None, max_length=320)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    group_id: str | None = Field(default=None, max_length=64)
+    code: str | None = Field(default=None, max_length=32)  # e.g. ИНН
+    updated_at: dt.datetime
+    # Id, names, address and code in lower case: what the page's search looks in (SQLite's
+    # lower() and LIKE know no Cyrillic case).
+    search: str = ""
 
 
 class Item(SQLModel, table=True):

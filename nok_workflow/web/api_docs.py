@@ -146,5 +146,14 @@ def example(method: str, path: str, base: str) -> str:
         ("POST", "/api/v1/waive"): (
             f"{auth} {json} -d '{{\"plan\": \"orenburg-raion-2024\", \"item\": \"II.6\", "
             f"\"reason\": \"сайт переносится на другой домен\"}}' {base}/api/v1/waive"),
+        ("GET", "/api/v1/directory"): f'{auth} "{base}/api/v1/directory?q=школа&limit=50"',
+        ("GET", "/api/v1/directory/missing"): f"{auth} {base}/api/v1/directory/missing",
+        ("POST", "/api/v1/directory/email"): (
+            f"{auth} {json} -d '{{\"id\": \"sch-12\", \"email\": \"school12@example.org\"}}' "
+            f"{base}/api/v1/directory/email"),
+        ("POST", "/api/v1/directory/import/preview"): (
+            f"{auth} -F file=@организации.xlsx {base}/api/v1/directory/import/preview"),
+        ("POST", "/api/v1/directory/import/apply"): (
+            f"{auth} -F file=@организации.xlsx {base}/api/v1/directory/import/apply"),
     }
     return samples.get((method, path), f"{auth} -X {method} {base}{path}")

@@ -87,6 +87,66 @@ class PlanOut(BaseModel):
     loaded_at: str = Field(description="Когда загружена редакция")
 
 
+class DirectoryEntryOut(BaseModel):
+    id: str = Field(description="id записи — тот же, что в планах (напр. sch-12)")
+    kind: str = Field(description="person, unit, organisation или group")
+    name: str = Field(description="Наименование")
+    short_name: str | None = Field(description="Краткое наименование")
+    email: str | None = Field(description="Адрес почты (null — нет)")
+    aliases: list[str] = Field(description="Другие написания (по ним узнаются в планах и списках)")
+    group_id: str | None = Field(description="Группа")
+    code: str | None = Field(description="ИНН")
+
+
+class DirectoryPage(BaseModel):
+    total: int = Field(description="Сколько записей подходит всего")
+    limit: int = Field(description="Сколько строк на странице")
+    offset: int = Field(description="Сколько строк пропущено")
+    entries: list[DirectoryEntryOut]
+
+
+class MissingOut(BaseModel):
+    id: str = Field(description="id исполнителя или организации в планах")
+    name: str = Field(description="Наименование")
+    kind: str = Field(description="person, unit или organisation")
+    plans: int = Field(description="В скольких планах координатора")
+    open: int = Field(description="Открытых обязательств (не выполнены, не сняты, не отменены)")
+
+
+class MissingPage(BaseModel):
+    total: int = Field(description="Сколько всего без адреса")
+    limit: int = Field(description="Сколько строк на странице")
+    offset: int = Field(description="Сколько строк пропущено")
+    missing: list[MissingOut]
+
+
+class EmailIn(BaseModel):
+    id: str = Field(max_length=64, description="id записи или участника плана")
+    email: str = Field(max_length=320, description="Адрес почты")
+
+
+class EmailOut(BaseModel):
+    id: str = Field(description="id записи")
+    email: str = Field(description="Адрес почты")
+    parties: int = Field(description="Во скольких планах он теперь действует")
+
+
+class ImportRowOut(BaseModel):
+    origin: str = Field(description="Файл, лист и строка")
+    name: str = Field(description="Наименование")
+    email: str = Field(description="Адрес почты из файла")
+    action: str = Field(description="new, update, same или error")
+    id: str = Field(description="id записи (новой или обновляемой)")
+    message: str = Field(description="Ошибка или что изменит обновление")
+
+
+class ImportOut(BaseModel):
+    file: str = Field(description="Имя файла")
+    applied: bool = Field(description="Записано ли (preview — никогда)")
+    counts: dict[str, int] = Field(description="Строк по действиям: new, update, same, error")
+    rows: list[ImportRowOut] = Field(description="Строки, кроме тех, что без изменений")
+
+
 def errors(*codes: int) -> dict[int | str, dict]:
     """The refusals an operation may answer, for the schema."""
     words = {401: "Нет токена, токен неверен или отозван", 403: "Токен не даёт права на это действие",

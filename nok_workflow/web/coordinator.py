@@ -17,6 +17,7 @@ from nok_workflow.store.models import Account
 from nok_workflow.services.read.drafts import open_drafts
 from nok_workflow.web import (
     coordinator_calendar,
+    coordinator_directory,
     coordinator_drafts,
     coordinator_edit,
     coordinator_plan_file,
@@ -103,3 +104,4 @@ router.include_router(coordinator_review.router)
 router.include_router(coordinator_calendar.router)
 router.include_router(coordinator_report.router)
 router.include_router(coordinator_plan_file.router)
+router.include_router(coordinator_directory.router)

@@ -24,6 +24,46 @@ sections:
         results: [Перечень учреждений]
 """
 
+# A plan whose unit «sovet» and two schools have no address (tests of the directory).
+DIRECTORY_PLAN = """\
+id: dir-plan
+title: План с адресами из справочника
+period: 2024
+coordinator: uo
+directory:
+  - id: uo
+    name: Управление образования
+    email: uo@example.org
+  - id: sovet
+    name: Общественный совет
+  - id: imc
+    name: МКУ «ИМЦ»
+    email: imc-plan@example.org
+groups:
+  - id: oo
+    name: Образовательные организации
+organisations:
+  - id: sch-1
+    name: МБОУ «СОШ № 1»
+    group: oo
+  - id: sch-2
+    name: МБОУ «СОШ № 2»
+    group: oo
+sections:
+  - number: "1."
+    title: Мероприятия
+    items:
+      - number: "1"
+        title: Заседание совета
+        deadline: Январь
+        owners: [sovet, imc]
+      - number: "2"
+        title: Отчёт школы
+        deadline: Ежеквартально
+        owners: ["@oo"]
+"""
+
+
 SCHOOL_PLAN_ID = "scale-2025"
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -31,6 +31,7 @@ from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.commands import audit
 from nok_workflow.services.read.obligations import policy_json
 from nok_workflow.services.delivery.outbox import queue
+from nok_workflow.services.commands.directory_links import link_plan
 from nok_workflow.services.commands.relative import refresh_relative
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import (
@@ -151,7 +152,9 @@ def compute_diff(engine: Engine, loaded: LoadedPlan, text: str) -> PlanDiff:
             diff.plan_changes.append("час напоминаний")
         diff.directory_changed = _parties(plan) != {
             r[0]: tuple(r[1:]) for r in session.execute(
-                select(Party.id, Party.name, Party.kind, Party.group_id, Party.email, Party.escalates_to)
+                # An address the coordinator's directory gave is not the plan's own (directory_links).
+                select(Party.id, Party.name, Party.kind, Party.group_id,
+                       case((Party.email_from.is_(None), Party.email)), Party.escalates_to)
                 .where(Party.plan_id == plan.id))
         }
         current = {i.identity: i for i in session.execute(select(Item).where(Item.plan_id == plan.id)).scalars()}
@@ -259,6 +262,7 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                                     loaded_by=actor, summary=diff.summary()))
             # An amendment that keeps the directory leaves its rows (thousands of schools) alone.
             renamed = _write_parties(session, loaded) if diff.new_plan or diff.directory_changed else set()
+            link_plan(session, plan.id, plan.coordinator)  # addresses from the coordinator's directory
             policies = {ci.item.id or ci.key: policy_json(resolve(plan, ci.item)) for ci in loaded.compiled.items}
             ids, shown_changed = _write_items(session, plan.id, diff, version, policies)
             _write_obligations(session, plan.id, diff, ids, version, now)

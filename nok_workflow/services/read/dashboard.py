@@ -22,6 +22,7 @@ from nok_workflow.clock import plan_day
 from nok_workflow.expand import obligation_owners
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.read.compiled_plans import current_plan
+from nok_workflow.services.read.directory import count_missing
 from nok_workflow.status import days_late
 from nok_workflow.store.fresh import in_flight_sql, remembered
 from nok_workflow.store.models import Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth
@@ -126,6 +127,7 @@ class Dashboard:
     smtp_problems: list[tuple[str, dt.datetime]]
     run_problem: tuple[str, dt.datetime] | None  # the plan's last scheduled run failed or never ran
     pending_reviews: int
+    no_address: int = 0  # parties without an email address (services/read/directory.py)
 
 
 # Keyed by store and plan: a server has one store, but a test run opens many.
@@ -219,6 +221,7 @@ def _compute(engine: Engine, plan_id: str, today: dt.date) -> Dashboard:
             .where(Obligation.plan_id == plan_id, Evidence.review == "pending")).scalar_one()
         mail, mail_total = _failed_mail(session, plan_id)
         rows, rows_total = _failed_rows(session, plan_id)
+        no_address = count_missing(session, plan_id)
         smtp = [(h.message or "почтовый сервер не отвечает", h.since) for h in session.execute(
             select(ServiceHealth).where(ServiceHealth.ok.is_(False))).scalars()]
 
@@ -249,7 +252,7 @@ def _compute(engine: Engine, plan_id: str, today: dt.date) -> Dashboard:
         escalated=shown["escalated"], escalated_total=late["escalated"][1],
         overdue=shown["overdue"], overdue_total=late["overdue"][1],
         failed_mail=mail, failed_mail_total=mail_total, failed_rows=rows, failed_rows_total=rows_total,
-        smtp_problems=smtp, pending_reviews=pending,
+        smtp_problems=smtp, pending_reviews=pending, no_address=no_address,
         run_problem=(plan.run_problem, plan.run_problem_since) if plan.run_problem else None,
     )
 
