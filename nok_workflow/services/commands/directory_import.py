@@ -80,6 +80,7 @@ def apply(engine: Engine, owner: str, path: Path, *, by: str, now: dt.datetime,
                for r in result.rows if r.action == "new"]
         if new:
             session.connection().execute(insert(DirectoryEntry.__table__), new)
+        _add_groups(session, owner, rows, now)
         changed = [{"b_id": r.entry_id, **r.values, "updated_at": now, "search": r.values["search"]}
                    for r in result.rows if r.action == "update"]
         if changed:
@@ -92,6 +93,19 @@ def apply(engine: Engine, owner: str, path: Path, *, by: str, now: dt.datetime,
                      details={"owner": owner, "file": result.file, "added": len(new), "updated": len(changed),
                               "parties": linked})
         return result
+
+
+def _add_groups(session: Session, owner: str, rows: list[OrgRow], now: dt.datetime) -> None:
+    """A group named in the list («Образовательные учреждения») becomes an entry of its own, by
+    the name as written: a plan document that names the group finds it, and its organisations."""
+    named = {gid: row.group.strip() for row in rows if row.group.strip() and (gid := _group(row.group))}
+    known = set(session.execute(select(DirectoryEntry.id).where(
+        DirectoryEntry.owner == owner, DirectoryEntry.id.in_(list(named)))).scalars()) if named else set()
+    groups = [{"owner": owner, "id": gid, "kind": "group", "name": name, "aliases": [], "updated_at": now,
+               "search": search_text({"id": gid, "name": name, "aliases": []})}
+              for gid, name in named.items() if gid not in known]
+    if groups:
+        session.connection().execute(insert(DirectoryEntry.__table__), groups)
 
 
 def _decide(session: Session, owner: str, rows: list[OrgRow], file: str) -> Preview:

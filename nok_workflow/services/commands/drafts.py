@@ -24,6 +24,7 @@ from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.commands import plans
+from nok_workflow.services.read.directory import as_plan_lists
 from nok_workflow.services.read.drafts import (
     DAYS_KEPT,
     DraftApplied,
@@ -69,12 +70,15 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
             content["meta"]["timezone"] = existing.timezone
         ids = list(session.execute(select(Plan.id).where(Plan.coordinator == owner).order_by(Plan.id)).scalars())
         plans_data = {pid: _current(session, pid) for pid in sorted(ids, key=lambda i: i != plan_id)}
-        content["known"] = _directory(plans_data.values())
+        # The plans' own entries first, then the coordinator's directory (its list of schools).
+        content["known"] = _directory([*plans_data.values(), as_plan_lists(session, owner)])
         if isinstance(plans_data.get(plan_id), dict):  # an amendment keeps what the document does not say
             content["carry"] = carry_over(plans_data[plan_id])
         account = session.get(Account, owner)
         owner_name = account.name if account is not None else owner
-    content["coordinator"] = {"id": owner, "name": owner_name}
+        owner_email = account.email if account is not None else None
+    # The coordinator is an entry of the plan too (escalations reach them): with their address.
+    content["coordinator"] = {"id": owner, "name": owner_name, **({"email": owner_email} if owner_email else {})}
     if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
         content["known"]["directory"].insert(0, dict(content["coordinator"]))
     draft_id = secrets.token_urlsafe(18)

@@ -38,6 +38,27 @@ class Missing:
     open: int  # open obligations it holds (neither done, waived nor cancelled)
 
 
+def as_plan_lists(session: Session, owner: str) -> dict[str, list[dict]]:
+    """The coordinator's directory as a plan's three lists (directory, groups, organisations), to
+    match a plan document's owners against: people and units, groups, and the organisations of
+    each group with their addresses (an organisation without a group is not a plan's)."""
+    lists: dict[str, list[dict]] = {"directory": [], "groups": [], "organisations": []}
+    for e in session.execute(select(DirectoryEntry).where(DirectoryEntry.owner == owner)
+                             .order_by(DirectoryEntry.id)).scalars():
+        aliases = [n for n in (e.short_name, *e.aliases) if n and n != e.name]
+        extra = {"email": e.email} if e.email else {}
+        if e.kind in ("person", "unit"):
+            lists["directory"].append({"id": e.id, "name": e.name, "kind": e.kind, **extra,
+                                       **({"aliases": aliases} if aliases else {})})
+        elif e.kind == "group":
+            lists["groups"].append({"id": e.id, "name": e.name, **({"aliases": aliases} if aliases else {})})
+        elif e.group_id:
+            lists["organisations"].append({"id": e.id, "name": e.name, "group": e.group_id, **extra})
+    groups = {g["id"] for g in lists["groups"]}
+    lists["organisations"] = [o for o in lists["organisations"] if o["group"] in groups]
+    return lists
+
+
 def names_of(entry: DirectoryEntry | dict) -> list[str]:
     """The names an entry is known by: its name, short name and aliases."""
     get = entry.get if isinstance(entry, dict) else lambda k: getattr(entry, k)
