@@ -81,7 +81,7 @@ def _plan_of(who: Caller, plan: str | None) -> str:
     return plan
 
 
-def _coordinator_only(who: Caller) -> None:
+def coordinator_only(who: Caller) -> None:
     if who.party_plan is not None:
         raise PageError(403, "Действие доступно только координатору",
                         f"Токен действует от имени исполнителя «{who.actor}» плана «{who.party_plan}».",
@@ -160,7 +160,7 @@ def submit_evidence(
 def review_evidence(request: Request, who: Who, evidence_id: int, body: ReviewIn) -> dict:
     """Только токен координатора. Отклонение требует причины; отклонённый документ снова открывает пункт, а
     загрузивший узнает причину из ближайшей сводки."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     plan_id = evidence_plan(c.engine, evidence_id)
     if plan_id not in who.plans:
@@ -175,7 +175,7 @@ def review_evidence(request: Request, who: Who, evidence_id: int, body: ReviewIn
          response_description="Обязательство снято")
 def waive(request: Request, who: Who, body: WaiveIn) -> dict:
     """Только токен координатора: обязательство больше не требуется (с причиной, она остаётся в журнале)."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     plan_id = _plan_of(who, body.plan)
     ob = evidence_service.waive(c.engine, plan_id=plan_id, item=body.item, period=body.period or None,

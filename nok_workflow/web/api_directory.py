@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from nok_workflow.problems import InputError
 from nok_workflow.services.commands import directory, directory_import
 from nok_workflow.services.read import directory as read
-from nok_workflow.web.api import Who, _coordinator_only
+from nok_workflow.web.api import Who, coordinator_only
 from nok_workflow.web.api_models import DirectoryPage, EmailIn, EmailOut, ImportOut, MissingPage, errors
 from nok_workflow.web.auth import ctx
 from nok_workflow.web.coordinator_directory import MAX_LIST_BYTES, _clean_name, _suffix
@@ -32,7 +32,7 @@ def entries(request: Request, who: Who, q: Annotated[str, Query(max_length=200, 
                                                                  "наименованию, id, почте, ИНН")] = "",
             limit: Limit = 100, offset: Offset = 0) -> dict:
     """Записи справочника координатора, чей токен: адреса, которые получают участники планов без своего адреса."""
-    _coordinator_only(who)
+    coordinator_only(who)
     rows, total = read.entries(ctx(request).engine, who.actor, query=q, limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "entries": [r.__dict__ for r in rows]}
 
@@ -41,7 +41,7 @@ def entries(request: Request, who: Who, q: Annotated[str, Query(max_length=200, 
             response_description="Участники планов без адреса, больше открытых обязательств — выше")
 def missing(request: Request, who: Who, limit: Limit = 100, offset: Offset = 0) -> dict:
     """Исполнители и организации планов координатора, у которых нет адреса почты, с числом открытых обязательств."""
-    _coordinator_only(who)
+    coordinator_only(who)
     rows, total = read.missing(ctx(request).engine, who.actor, limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset, "missing": [r.__dict__ for r in rows]}
 
@@ -51,14 +51,14 @@ def missing(request: Request, who: Who, limit: Limit = 100, offset: Offset = 0) 
 def set_email(request: Request, who: Who, body: EmailIn) -> dict:
     """Адрес записи справочника (запись создаётся по участнику планов с этим id, если её нет). Следующая сводка
     уйдёт на новый адрес — план перезагружать не нужно."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     used = directory.set_email(c.engine, who.actor, body.id, body.email, by=who.actor, now=c.now())
     return {"id": body.id.strip(), "email": body.email.strip(), "parties": used}
 
 
 async def _list(request: Request, who: Who, file: UploadFile, apply: bool) -> dict:
-    _coordinator_only(who)
+    coordinator_only(who)
     if file.size is not None and file.size > MAX_LIST_BYTES:
         raise too_large(MAX_LIST_BYTES)
     raw = await file.read(MAX_LIST_BYTES + 1)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from nok_workflow.services.commands import drafts
 from nok_workflow.services.read import drafts as review
-from nok_workflow.web.api import Who, _coordinator_only
+from nok_workflow.web.api import Who, coordinator_only
 from nok_workflow.web.api_models import DraftApplyIn, DraftApplyOut, DraftOut, DraftRowIn, errors
 from nok_workflow.web.auth import ctx
-from nok_workflow.web.coordinator_plans import _clean_name
+from nok_workflow.web.coordinator_common import uploaded_name
 from nok_workflow.web.security import too_large
 
 router = APIRouter(prefix="/api/v1")
@@ -40,12 +40,12 @@ def create_draft(
     """Только токен координатора. Документ читается и становится черновиком (сам файл не хранится); в планы
     ничего не загружается до применения. Ответственные сверяются со справочниками планов координатора; id плана —
     из имени файла (план с таким id — новая редакция)."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     raw = file.file.read(drafts.MAX_DOCUMENT_BYTES + 1)
     if len(raw) > drafts.MAX_DOCUMENT_BYTES:
         raise too_large(drafts.MAX_DOCUMENT_BYTES)
-    draft_id = drafts.create(c.engine, owner=who.actor, name=_clean_name(file.filename),
+    draft_id = drafts.create(c.engine, owner=who.actor, name=uploaded_name(file.filename, "план"),
                              data=raw, now=c.now(), year=year)
     return _out(review.view(c.engine, draft_id, who.actor, c.now()))
 
@@ -54,7 +54,7 @@ def create_draft(
             responses=errors(401, 403, 404, 410), response_description="Черновик и как понята каждая строка")
 def get_draft(request: Request, who: Who, draft_id: str) -> dict:
     """Каждая строка — как в документе и как понята; строки, требующие внимания, — первыми."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     return _out(review.view(c.engine, draft_id, who.actor, c.now()))
 
@@ -64,7 +64,7 @@ def get_draft(request: Request, who: Who, draft_id: str) -> dict:
 def edit_draft_row(request: Request, who: Who, draft_id: str, row: str, body: DraftRowIn) -> dict:
     """Название, срок, ответственные (выбранные из справочника и/или новый) или деление строки на две
     (split_title и split_number: второй пункт; первый получает title, если он задан)."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     current = next((r for r in review.view(c.engine, draft_id, who.actor, c.now()).rows if r.key == row), None)
     split = None
@@ -83,7 +83,7 @@ def edit_draft_row(request: Request, who: Who, draft_id: str, row: str, body: Dr
 def apply_draft(request: Request, who: Who, draft_id: str, body: DraftApplyIn) -> dict:
     """Черновик становится планом (или новой редакцией плана с тем же id). Если с версии base план изменили —
     409, ничего не записано; повторное применение — 409."""
-    _coordinator_only(who)
+    coordinator_only(who)
     c = ctx(request)
     result = drafts.apply(c.engine, draft_id, owner=who.actor, now=c.now(), base=body.base)
     plan_id = result.diff.plan_id

@@ -62,3 +62,12 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
     if NOTICE_COOKIE in request.cookies:
         response.delete_cookie(NOTICE_COOKIE, path="/")
     return response
+
+
+def uploaded_name(raw: str | None, default: str) -> str:
+    """An uploaded file's own name, for the history and the pages: no folders, no hidden characters."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    from nok_workflow.evidence_files import display_name
+
+    return display_name(PureWindowsPath(PurePosixPath(raw or "").name).name)[:200] or default

@@ -9,7 +9,7 @@ import hashlib
 import re
 import time
 from contextlib import suppress
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -17,14 +17,13 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from nok_workflow.evidence_files import display_name
 from nok_workflow.problems import InputError
 from nok_workflow.services.commands import directory, directory_import
 from nok_workflow.services.commands.directory import KIND_LABELS, EntryFields
 from nok_workflow.services.read import directory as read
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx
-from nok_workflow.web.coordinator_common import done
+from nok_workflow.web.coordinator_common import done, uploaded_name
 from nok_workflow.web.coordinator_common import page as coordinator_page
 from nok_workflow.web.pages import PageError, env
 from nok_workflow.web.security import csrf_protect
@@ -144,8 +143,7 @@ def _staged_dir(request: Request) -> Path:
 
 
 def _clean_name(raw: str | None) -> str:
-    name = display_name(PureWindowsPath(PurePosixPath(raw or "").name).name)[:200]
-    return name or "список"
+    return uploaded_name(raw, "список")
 
 
 def _suffix(name: str) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import re
 import time
 from contextlib import suppress
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from nok_workflow.evidence_files import display_name
 from nok_workflow.files import write_atomically
 from nok_workflow.plan.source import MAX_FILE_BYTES, decode, parse
 from nok_workflow.plan.validate import LoadedPlan, validate_document
@@ -27,7 +26,7 @@ from nok_workflow.services.read.dashboard import dashboard
 from nok_workflow.store.models import Account
 from nok_workflow.web import coordinator_drafts
 from nok_workflow.web.auth import coordinator, ctx, require_plan
-from nok_workflow.web.coordinator_common import done, page
+from nok_workflow.web.coordinator_common import done, page, uploaded_name
 from nok_workflow.web.pages import PageError, not_found
 from nok_workflow.web.security import csrf_protect
 
@@ -81,10 +80,7 @@ def _staged_dir(request: Request) -> Path:
 
 
 def _clean_name(raw: str | None) -> str:
-    """The uploaded file's own name, for the plan's history: no folders, no hidden characters."""
-    name = PureWindowsPath(PurePosixPath(raw or "").name).name
-    name = display_name(name)[:200]
-    return name or "план.yaml"
+    return uploaded_name(raw, "план.yaml")
 
 
 def _problem_lines(exc: InputError) -> list[str]:
