@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.policy
 import email.utils
-import io
 
 from sqlmodel import Session, select
 
@@ -16,43 +16,9 @@ from nok_workflow.services.commands import accounts, directory, directory_import
 from nok_workflow.services.read import directory as read_directory
 from nok_workflow.services.read import drafts as review
 from nok_workflow.store.models import Party
+from tests.support.plan_documents import GROUP, SCHOOLS, schools_xlsx, word_plan
 
 MOMENT = dt.datetime(2024, 10, 1, 9, tzinfo=dt.UTC)
-SCHOOLS = 30
-GROUP = "Образовательные учреждения"
-
-
-def schools_xlsx(path):
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["Наименование", "Краткое наименование", "Электронная почта", "Группа"])
-    for n in range(1, SCHOOLS + 1):
-        sheet.append([f"Муниципальное бюджетное общеобразовательное учреждение «Средняя школа № {n}»",
-                      f"МБОУ СОШ № {n}", f"school{n}@example.org", GROUP])
-    book.save(path)
-    return path
-
-
-def word_plan() -> bytes:
-    import docx
-
-    document = docx.Document()
-    document.add_paragraph("План мероприятий по независимой оценке качества условий образовательной "
-                           "деятельности на 2024 год")
-    rows = [("№ п/п", "Наименование мероприятия", "Срок исполнения", "Ответственные", "Результат"),
-            ("1", "Размещение информации о НОКО на официальных сайтах", "до 10 октября 2024 г.", GROUP,
-             "Ссылка на страницу сайта"),
-            ("2", "Сбор сведений об организациях", "до 10 октября 2024 г.", "Методист Иванова И.П.", "Сводка"),
-            ("3", "Анализ результатов", "до 20 октября 2024 г.", "Специалист Петров П.П.", "Справка")]
-    table = document.add_table(rows=0, cols=5)
-    for values in rows:
-        for cell, value in zip(table.add_row().cells, values, strict=True):
-            cell.text = value
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def test_a_list_of_schools_and_a_word_plan_become_a_plan_whose_every_owner_is_reminded(engine, tmp_path):

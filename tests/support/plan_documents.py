@@ -90,3 +90,46 @@ def _widths(table, columns: list[str]) -> None:
     table.autofit = False
     for index, column in enumerate(columns):
         table.columns[index].width = Cm(WIDTHS_CM[column])
+
+
+# --- a coordinator's own files: a list of schools (Excel) and a small Word plan ---------------
+
+SCHOOLS = 30
+GROUP = "Образовательные учреждения"
+
+
+def schools_xlsx(path: Path) -> Path:
+    """The list of 30 schools of the group, with addresses, as a coordinator keeps it in Excel."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Наименование", "Краткое наименование", "Электронная почта", "Группа"])
+    for n in range(1, SCHOOLS + 1):
+        sheet.append([f"Муниципальное бюджетное общеобразовательное учреждение «Средняя школа № {n}»",
+                      f"МБОУ СОШ № {n}", f"school{n}@example.org", GROUP])
+    book.save(path)
+    return path
+
+
+def word_plan() -> bytes:
+    """A Word plan naming the group of schools and two people who have no address yet."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("План мероприятий по независимой оценке качества условий образовательной "
+                           "деятельности на 2024 год")
+    rows = [("№ п/п", "Наименование мероприятия", "Срок исполнения", "Ответственные", "Результат"),
+            ("1", "Размещение информации о НОКО на официальных сайтах", "до 10 октября 2024 г.", GROUP,
+             "Ссылка на страницу сайта"),
+            ("2", "Сбор сведений об организациях", "до 10 октября 2024 г.", "Методист Иванова И.П.", "Сводка"),
+            ("3", "Анализ результатов", "до 20 октября 2024 г.", "Специалист Петров П.П.", "Справка")]
+    table = document.add_table(rows=0, cols=5)
+    for values in rows:
+        for cell, value in zip(table.add_row().cells, values, strict=True):
+            cell.text = value
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
