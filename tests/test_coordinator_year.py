@@ -39,6 +39,8 @@ def test_a_list_of_schools_and_a_word_plan_become_a_plan_whose_every_owner_is_re
     assert [(o.name, o.new) for o in first.owners] == [(GROUP, False)]  # the list's group, not a new one
     people = {o.name: o.new for r in shown.rows if r.number in ("2", "3") for o in r.owners}
     assert all(people.values()) and len(people) == 2, people
+    assert first.owners[0].reach == f"организаций: {SCHOOLS}" and not first.owners[0].unreached
+    assert sorted(shown.unreached) == sorted(people)  # the page's «Без адреса почты» list
 
     applied = drafts.apply(engine, draft_id, owner="uo", now=MOMENT)
     plan_id = applied.diff.plan_id

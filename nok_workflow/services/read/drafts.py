@@ -58,6 +58,8 @@ class OwnerView:
     name: str
     new: bool  # made by this draft, not a known directory entry
     alike: list[str] = field(default_factory=list)  # names it may be the same party as
+    reach: str = ""  # who of it gets reminders: «нет адреса», «организаций: 30, без адреса: 2»
+    unreached: bool = False  # nobody of it has an address: nobody will be reminded
 
 
 @dataclass
@@ -97,6 +99,7 @@ class DraftView:
     existing_version: int  # the plan's current version; 0: a new plan
     plan_id: str | None = None  # once applied
     applied_version: int | None = None
+    unreached: list[str] = field(default_factory=list)  # owners nobody of whom has an address
 
     @property
     def attention(self) -> int:
@@ -174,6 +177,7 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
     names = {e["id"]: e["name"] for e in owners.resolver.directory} | {
         "@" + g["id"]: g["name"] for g in owners.resolver.groups}
     known_ids = {e["id"] for e in directory.directory} | {"@" + g["id"] for g in directory.groups}
+    reach = _reach(owners.resolver)
     period = plan_period(period_of(content))
     guessed_year = any(PERIOD_GUESSED in n for n in content["notes"])
     rows = []
@@ -191,7 +195,8 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
             doubts.append(f"год взят из периода плана {period.describe()}, определённого по срокам других "
                           "пунктов — проверьте")
             attention.append("год по догадке")
-        shown = [OwnerView(ref, names.get(ref, ref), ref not in known_ids, owners.alike.get(ref, []))
+        shown = [OwnerView(ref, names.get(ref, ref), ref not in known_ids, owners.alike.get(ref, []),
+                           *reach.get(ref, ("", False)))
                  for ref in owners.refs[row["key"]]]
         if owners.notes[row["key"]]:
             attention.append("ответственные разделены по догадке")
@@ -224,7 +229,25 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
         notes=content["notes"], created=owners.resolver.created, similar=owners.similar, problems=problems,
         warnings=warnings, choices=choices, existing_version=existing_version, plan_id=draft.plan_id,
         applied_version=draft.applied_version,
+        unreached=list(dict.fromkeys(o.name for r in rows for o in r.owners if o.unreached)),
     )
+
+
+def _reach(resolver) -> dict[str, tuple[str, bool]]:  # noqa: ANN001 - importer.owners.Resolver
+    """Per owner ref: who of it has an address, said for the page, and whether nobody has."""
+    reach: dict[str, tuple[str, bool]] = {}
+    for entry in resolver.directory:
+        if not entry.get("email"):
+            reach[entry["id"]] = ("нет адреса — напоминаний не получит", True)
+    for group in resolver.groups:
+        orgs = [o for o in resolver.organisations if o.get("group") == group["id"]]
+        without = sum(1 for o in orgs if not o.get("email"))
+        if not orgs:
+            reach["@" + group["id"]] = ("организаций группы нет в справочнике — напоминаний никто не получит", True)
+        else:
+            reach["@" + group["id"]] = (f"организаций: {len(orgs)}" + (f", без адреса: {without}" if without else ""),
+                                        without == len(orgs))
+    return reach
 
 
 def _free_number(rows: list[dict], row: dict) -> str:
