@@ -131,7 +131,7 @@ def test_libreoffice_ods_is_read_without_expanding_its_million_empty_rows(conver
     started = time.perf_counter()
     (grid,) = read_grids(path)
     elapsed = time.perf_counter() - started
-    assert elapsed < 5, elapsed
+    assert elapsed < 20, elapsed  # expanding the million rows would take minutes and gigabytes
     assert grid.sheet == "План" and grid.source == path.name
     assert grid.origins[0] == "лист «План», строка 1"
     assert max(len(row) for row in grid.rows) == 5  # not 16 384 repeated cells
@@ -224,15 +224,30 @@ def test_limits_stop_a_parse_that_needs_too_much_memory():
         limits.run_limited(_allocate, 1024, source="a.xlsx", memory=512 * 1024 * 1024)
 
 
-def test_limits_start_cheaply():
-    """A child per parse, not a new interpreter per parse (~18 ms forked, ~60 ms from the
-    forkserver on a quiet machine; spawning one is ~175 ms): generous for a loaded machine."""
-    limits.run_limited(_sleep, 0, source="a")
-    started = time.perf_counter()
-    for _ in range(10):
-        limits.run_limited(_sleep, 0, source="a")
-    per_call = (time.perf_counter() - started) / 10
-    assert per_call < 0.5, per_call
+def test_limits_fork_a_child_not_a_new_interpreter():
+    """A child per parse, not a new interpreter per parse: forked (~18 ms on a quiet machine)
+    while this process has one thread, from the forkserver (~60 ms) once threads are alive —
+    never spawned (~175 ms). The times are measured in docs/benchmarks.md, not asserted here:
+    a wall-clock bound fails on a loaded machine (1.4 s a call was seen in CI)."""
+    import threading
+
+    assert threading.active_count() >= 1
+    methods = set()
+    stop = threading.Event()
+    if threading.active_count() == 1:
+        methods.add(limits._context().get_start_method())
+        helper = threading.Thread(target=stop.wait)
+        helper.start()
+    else:
+        helper = None
+    try:
+        methods.add(limits._context().get_start_method())
+    finally:
+        stop.set()
+        if helper is not None:
+            helper.join()
+    assert "spawn" not in methods and "forkserver" in methods
+    assert limits.run_limited(_sleep, 0, source="a") == "done"
 
 
 @pytest.mark.slow
