@@ -6,6 +6,7 @@ must start in well under a second (importing prefect costs ~2 s).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -77,11 +78,14 @@ def _say_interrupted() -> None:
     # Ends here rather than by sys.exit: in CPython 3.11 an interrupt that lands in code run by
     # exec() of a string (dataclasses and SQLAlchemy build methods that way) marks the
     # interpreter, and after a clean SystemExit it would still end itself with SIGINT, not 130
-    # (4 runs in 60 of a SIGTERM as the store opens). The store needs no clean-up: what a
-    # command had not committed is rolled back by the database, as after kill -9.
+    # (4 runs in 60 of a SIGTERM as the store opens). What the interpreter's exit would do
+    # is done here: the atexit handlers (Prefect stops a server it started; logging flushes)
+    # and the streams. The store needs no clean-up: what a command had not committed is rolled
+    # back by the database, as after kill -9.
+    atexit._run_exitfuncs()
+    logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    logging.shutdown()
     os._exit(130)
 
 
