@@ -123,9 +123,7 @@ def edit_row(engine: Engine, draft_id: str, *, owner: str, now: dt.datetime, row
     """One correction of one row: its title, deadline wording, owners (picked, or a new entry
     added), or a split in two (first title, second title, second number)."""
     with write_session(engine) as session:
-        draft = fetch(session, draft_id, owner, now)
-        if draft.state != "open":
-            raise DraftApplied(draft.plan_id, draft.applied_version)
+        draft = _open_draft(session, draft_id, owner, now)
         content: dict[str, Any] = _copy(draft.content)
         target = next((r for r in content["rows"] if r["key"] == row), None)
         if target is None:
@@ -202,17 +200,24 @@ def _ids(content: dict[str, Any]) -> set[str]:
 def _check_refs(content: dict[str, Any], refs: list[str], where: str) -> None:
     if not refs:
         raise InputError([Problem(where, 0, 0, "выберите хотя бы одного ответственного")])
-    unknown = [r for r in refs if r not in _ids(content)]
+    ids = _ids(content)  # resolves the draft's owners: once, not per reference
+    unknown = [r for r in refs if r not in ids]
     if unknown:
         raise InputError([Problem(where, 0, 0, "нет таких ответственных: " + ", ".join(unknown))])
+
+
+def _open_draft(session: Session, draft_id: str, owner: str, now: dt.datetime) -> PlanDraft:
+    """The owner's draft, still open: one applied already is refused, nothing written."""
+    draft = fetch(session, draft_id, owner, now)
+    if draft.state != "open":
+        raise DraftApplied(draft.plan_id, draft.applied_version)
+    return draft
 
 
 def preview(engine: Engine, draft_id: str, *, owner: str, now: dt.datetime) -> Preview:
     """What applying would change (the diff against the plan's current version), writing nothing."""
     with Session(engine) as session:
-        draft = fetch(session, draft_id, owner, now)
-        if draft.state != "open":
-            raise DraftApplied(draft.plan_id, draft.applied_version)
+        draft = _open_draft(session, draft_id, owner, now)
         session.expunge(draft)
     result = build_plan(draft)
     _own_plan(engine, result.plan.plan.id, owner)
@@ -234,9 +239,7 @@ def apply(engine: Engine, draft_id: str, *, owner: str, now: dt.datetime, base: 
     """The draft as a plan (or an amendment, confirmed against version `base`); the draft is
     then applied, and applying it again is refused with nothing written."""
     with Session(engine) as session:
-        draft = fetch(session, draft_id, owner, now)
-        if draft.state != "open":
-            raise DraftApplied(draft.plan_id, draft.applied_version)
+        draft = _open_draft(session, draft_id, owner, now)
         session.expunge(draft)
     result = build_plan(draft)
     plan_id = result.plan.plan.id
