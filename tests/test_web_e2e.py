@@ -26,7 +26,7 @@ import pytest
 
 from tests.support.cli import run_nok
 from tests.support.paths import ROOT
-from tests.support.serve import free_port, get, kill_group
+from tests.support.serve import free_port, get, kill_group, serve_in
 
 pytestmark = pytest.mark.slow  # Chromium against a real `nok serve`
 
@@ -86,26 +86,6 @@ def read_mail(path: Path) -> tuple[email.message.EmailMessage, str]:
     return message, message.get_body(preferencelist=("plain",)).get_content()
 
 
-def start_serve(home: Path, port: int, env: dict) -> subprocess.Popen:
-    """`nok serve` as tests/test_serve.start_serve starts it (own process group, output to
-    files), on the port the digests' links were made for."""
-    logs = (home.parent / "serve.out", home.parent / "serve.err")
-    out, err = (path.open("w", encoding="utf-8") for path in logs)
-    with out, err:
-        proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
-                                env=env, stdout=out, stderr=err, text=True, start_new_session=True)
-    proc.output = lambda: tuple(path.read_text(encoding="utf-8") for path in logs)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            get(f"http://127.0.0.1:{port}/health")
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"nok serve did not start: {kill_group(proc)}")
-            time.sleep(0.3)
-
-
 def shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
@@ -149,7 +129,7 @@ def test_executor_uploads_coordinator_rejects_then_accepts_and_the_dashboard_fol
     assert link.startswith(f"{url}/u/{PLAN}/sovet/")
 
     # --- 3. nok serve, on the port the links were made for --------------------------------
-    proc = start_serve(home, port, env)
+    proc = serve_in(env, port, home.parent)
     p = d = None
     try:
         phone = browser.new_context(**PHONE)

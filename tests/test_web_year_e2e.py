@@ -15,13 +15,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.support.paths import ROOT
 from tests.support.plan_documents import SCHOOLS, schools_xlsx, word_plan
-from tests.support.serve import free_port, get, kill_group
+from tests.support.serve import free_port, kill_group, serve_in
 
 pytestmark = pytest.mark.slow  # Chromium against a real `nok serve`
 
@@ -47,20 +46,7 @@ def test_the_coordinators_year_from_an_empty_store_in_the_browser(browser, tmp_p
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     for name in ("PREFECT_API_URL", "NOK_DATABASE_URL", "NOK_SMTP_HOST"):
         env.pop(name, None)
-    logs = (tmp_path / "serve.out", tmp_path / "serve.err")
-    out, err = (path.open("w", encoding="utf-8") for path in logs)
-    with out, err:
-        proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
-                                env=env, stdout=out, stderr=err, text=True, start_new_session=True)
-    proc.output = lambda: tuple(path.read_text(encoding="utf-8") for path in logs)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            get(f"{url}/health")
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, kill_group(proc)
-            time.sleep(0.3)
+    proc = serve_in(env, port, tmp_path, startup=90)
     documents = tmp_path / "мои документы"
     documents.mkdir()
     schools = schools_xlsx(documents / "школы района.xlsx")

@@ -40,27 +40,33 @@ def start_serve(tmp_path, preload: tuple[str, ...] = ()) -> tuple[subprocess.Pop
         loaded = run_nok("plan", "load", f"plan_definitions/{name}.yaml", env=env)
         assert loaded.returncode == 0, loaded.stderr
     port = free_port()
-    # Its own process group: if the test fails and kills it, Prefect's local API server (a
-    # child of `nok serve`) goes too instead of holding the output pipes open for ever.
-    # Output goes to files: Prefect logs every step, and an undrained pipe would fill and
-    # block the server.
-    logs = (tmp_path / "serve.out", tmp_path / "serve.err")
+    proc = serve_in(env, port, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    return proc, url, env
+
+
+def serve_in(env: dict, port: int, logs_dir, startup: float = 60) -> subprocess.Popen:  # noqa: ANN001 - a Path
+    """`nok serve --port PORT` with `env`, started and answering /health.
+
+    Its own process group: if the test fails and kills it, Prefect's local API server (a
+    child of `nok serve`) goes too instead of holding the output pipes open for ever.
+    Output goes to files in `logs_dir`: Prefect logs every step, and an undrained pipe would
+    fill and block the server."""
+    logs = (logs_dir / "serve.out", logs_dir / "serve.err")
     out, err = (path.open("w", encoding="utf-8") for path in logs)
     with out, err:  # the child has its own copies
         proc = subprocess.Popen([sys.executable, "-m", "nok_workflow.cli", "serve", "--port", str(port)],
                                 env=env, stdout=out, stderr=err, text=True, start_new_session=True)
     proc.output = lambda: tuple(path.read_text(encoding="utf-8") for path in logs)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + startup
     while True:
         try:
-            get(f"{url}/health")
-            break
+            get(f"http://127.0.0.1:{port}/health")
+            return proc
         except OSError:
             if _exited(proc) or time.monotonic() > deadline:
                 pytest.fail(f"nok serve did not start: {kill_group(proc)}")
             time.sleep(0.3)
-    return proc, url, env
 
 
 def _exited(proc: subprocess.Popen) -> bool:
