@@ -50,6 +50,12 @@ def compile_plan(doc: source.SourceDocument, plan: Plan, lost: Lost | None = Non
     for i, org in enumerate(plan.organisations):
         if org.group not in groups and org.group not in lost.groups:
             err(("organisations", i, "group"), f"группа «{org.group}» не описана в groups")
+    for i, entry in enumerate(plan.directory):
+        if entry.organisation is not None and entry.organisation not in people:
+            err(("directory", i, "organisation"), f"организация «{entry.organisation}» не найдена в справочнике")
+    if plan.organisation is not None and plan.organisation not in people:
+        err(("organisation",), f"организация плана «{plan.organisation}» не найдена в справочнике "
+                               "(directory или organisations)")
     _check_escalation_cycles(plan, err)
     for path, policy in _escalations(plan):
         for j, level in enumerate(policy.levels or ()):

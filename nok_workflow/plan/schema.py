@@ -148,6 +148,9 @@ class DirectoryEntry(Strict):
     escalates_to: Identifier | None = Field(
         default=None, description="Кому эскалировать просроченные пункты"
     )
+    organisation: Identifier | None = Field(
+        default=None, description="Организация, где работает человек (id из справочника или organisations)"
+    )
 
 
 class Group(Strict):
@@ -170,6 +173,16 @@ class Organisation(Strict):
     escalates_to: Identifier | None = None
 
 
+class Progress(Strict):
+    """What was already done about an item before the plan was loaded (a plan imported mid-year):
+    the form's «Сведения о ходе реализации мероприятия»."""
+
+    measures: Text = Field(description="Реализованные меры")
+    done_on: dt.date | None = Field(
+        default=None, description="Фактический срок реализации; с ним пункт считается выполненным в этот день"
+    )
+
+
 class Item(Strict):
     number: ItemNumber = Field(description="Номер как в документе: 1, 1.2., 4.5, I.2")
     id: Identifier | None = Field(
@@ -184,11 +197,21 @@ class Item(Strict):
     escalation: EscalationPolicy | None = None
     review_required: bool | None = None
     note: str | None = None
+    shortcoming: Text | None = Field(
+        default=None,
+        description="Недостаток, выявленный независимой оценкой, который устраняет мероприятие "
+                    "(план устранения недостатков, форма № 457)",
+    )
+    progress: Progress | None = Field(default=None, description="Что уже сделано (план, принятый в середине года)")
 
 
 class Section(Strict):
     number: ItemNumber | None = None
     title: str = ""
+    criterion: Annotated[int, Field(ge=1, le=5)] | None = Field(
+        default=None,
+        description="Критерий независимой оценки, которому посвящён раздел (1–5, план устранения недостатков)",
+    )
     items: list[Item] = Field(min_length=1)
 
 
@@ -223,9 +246,20 @@ class Period(Strict):
         return range(self.start.year, self.end.year + 1)
 
 
+PlanKind = Literal["plan", "shortcomings"]
+
+
 class Plan(Strict):
     id: Identifier
     title: Text
+    kind: PlanKind = Field(
+        default="plan",
+        description="plan — план мероприятий; shortcomings — план по устранению недостатков, выявленных "
+                    "независимой оценкой (форма Постановления Правительства РФ от 17.04.2018 № 457)",
+    )
+    organisation: Identifier | None = Field(
+        default=None, description="Организация, чей это план (id из справочника или organisations)"
+    )
     approved_by: str | None = Field(default=None, description="Кем утверждён")
     approval_act: str | None = Field(
         default=None, description="Акт утверждения, напр. «Приложение № 1 к протоколу №1 от 17.09.2024»"
@@ -247,6 +281,11 @@ class Plan(Strict):
         default=None,
         description="Пункт плана, которым сдаётся квартальный отчёт о его выполнении (номер или id): "
                     "отчёт формируется к его сроку и прикладывается к нему документом",
+    )
+    report_day: Annotated[int, Field(ge=1, le=28)] | None = Field(
+        default=None,
+        description="Число месяца после квартала, когда отчёт о ходе выполнения готов и уходит координатору; "
+                    "по умолчанию для плана устранения недостатков — 3, для прочих — день после квартала",
     )
     after_period_working_days: int = Field(
         default=10, ge=0, le=60,

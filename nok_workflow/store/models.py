@@ -40,6 +40,24 @@ class Plan(SQLModel, table=True):
     # The plan's own reminder and escalation policy (`policy.Policy` as JSON) at its current
     # version: `nok status` reads it instead of parsing the version's text.
     policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    kind: str = Field(default="plan", max_length=16)  # plan | shortcomings (the №457 form)
+    organisation_id: str | None = Field(default=None, max_length=64)  # whose plan it is (`organisation:`)
+    campaign_id: str | None = Field(default=None, max_length=64, index=True)
+    public: bool = False  # its progress page is open to everyone (no personal data on it)
+
+
+class Campaign(SQLModel, table=True):
+    """An assessment campaign, e.g. «НОК 2024»: the plans of many organisations (one each, a
+    shortcomings plan per assessed school) under one coordinator."""
+
+    __tablename__ = "campaign"
+
+    id: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=64, index=True)  # the coordinator's login
+    title: str
+    year: int
+    created_at: dt.datetime
+    public: bool = False  # the campaign's progress page is open to everyone
 
 
 class PlanVersion(SQLModel, table=True):
@@ -403,3 +421,4 @@ class PlanDraft(SQLModel, table=True):
     base_version: int = 0  # the plan's version when the draft was made (0: a new plan)
     plan_id: str | None = Field(default=None, max_length=64)  # set when applied
     applied_version: int | None = None
+    campaign_id: str | None = Field(default=None, max_length=64)  # uploaded into a campaign

@@ -28,7 +28,7 @@ from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.policy import resolve
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services.commands import audit
+from nok_workflow.services.commands import audit, progress
 from nok_workflow.services.read.obligations import policy_json
 from nok_workflow.services.delivery.outbox import queue
 from nok_workflow.services.commands.directory_links import link_plan
@@ -244,7 +244,8 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                 session.add(Plan(id=plan.id, title=plan.title, timezone=plan.timezone,
                                  coordinator=plan.coordinator, review_required=plan.review_required,
                                  reminder_hour=resolve(plan).hour, current_version=version, created_at=now,
-                                 period_end=plan.period.end, policy=policy))
+                                 period_end=plan.period.end, policy=policy, kind=plan.kind,
+                                 organisation_id=plan.organisation))
                 session.flush()
                 old_title = None
             else:
@@ -253,7 +254,8 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                     update(Plan).where(Plan.id == plan.id, Plan.current_version == diff.base_version)
                     .values(current_version=version, title=plan.title, timezone=plan.timezone,
                             coordinator=plan.coordinator, review_required=plan.review_required,
-                            reminder_hour=resolve(plan).hour, period_end=plan.period.end, policy=policy)
+                            reminder_hour=resolve(plan).hour, period_end=plan.period.end, policy=policy,
+                            kind=plan.kind, organisation_id=plan.organisation)
                 ).rowcount
                 if moved != 1:
                     raise _conflict(file, plan.id)
@@ -270,6 +272,7 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                          everything=old_title is not None and old_title != plan.title)
             session.flush()
             refresh_relative(session, plan.id, now)
+            progress.record(session, loaded.compiled, actor, now)
             _tell_owners(session, loaded, diff, version, now)
             audit.record(session, actor=actor, action="plan.load" if diff.new_plan else "plan.amend",
                          plan_id=plan.id, at=now, details={"version": version, **diff.summary()})

@@ -22,6 +22,7 @@ from nok_workflow.clock import plan_day
 from nok_workflow.deadlines.periods import label as period_code
 from nok_workflow.evidence_files import PathSource
 from nok_workflow.files import write_atomically
+from nok_workflow.plan import form457
 from nok_workflow.reports.formats import FORMATS, file_name, render
 from nok_workflow.reports.model import Period, Report, quarter_of, report_period
 from nok_workflow.services.commands import audit, evidence
@@ -65,6 +66,10 @@ def _reporting_obligation(session: Session, plan_id: str, period: Period) -> Obl
 
 def report_day(session: Session, plan_id: str, period: Period) -> dt.date:
     closing = period.end + dt.timedelta(days=1)
+    plan = current_plan(session.get_bind(), plan_id).loaded.compiled.plan
+    day = plan.report_day or (form457.DEFAULT_REPORT_DAY if plan.kind == form457.KIND else None)
+    if day is not None:
+        return closing.replace(day=day)  # «до 3 числа месяца, следующего за отчетным кварталом»
     reporting = _reporting_obligation(session, plan_id, period)
     if reporting is not None and period.start <= reporting.due < closing:
         return reporting.due
