@@ -22,6 +22,7 @@ from nok_workflow.web import (
     coordinator_edit,
     coordinator_plan_file,
     coordinator_plans,
+    coordinator_publication,
     coordinator_report,
     coordinator_review,
 )
@@ -105,3 +106,4 @@ router.include_router(coordinator_calendar.router)
 router.include_router(coordinator_report.router)
 router.include_router(coordinator_plan_file.router)
 router.include_router(coordinator_directory.router)
+router.include_router(coordinator_publication.router)

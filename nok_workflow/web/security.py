@@ -61,8 +61,9 @@ class Guard:
         fresh = not (cookie and len(cookie) >= 32)
         state["csrf"] = secrets.token_urlsafe(32) if fresh else cookie
         no_store = scope["path"].startswith(("/u/", "/login", "/api/"))
+        # The public pages (/open/) have no forms and may be kept by shared caches: no cookie there.
         set_cookie = (f"{CSRF_COOKIE}={state['csrf']}; HttpOnly; Path=/; SameSite=strict"
-                      + ("; Secure" if self.secure else "")) if fresh else None
+                      + ("; Secure" if self.secure else "")) if fresh and not scope["path"].startswith("/open/") else None
 
         async def send_headed(message) -> None:  # noqa: ANN001
             if message["type"] == "http.response.start":

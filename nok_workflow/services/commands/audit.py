@@ -35,7 +35,11 @@ ACTIONS = {"plan.load": "план загружен", "plan.amend": "план и�
            "account.add": "учётная запись создана", "account.password": "пароль изменён",
            "link.revoke": "ссылка исполнителя заменена", "api_token.create": "выдан API-токен",
            "api_token.revoke": "API-токен отозван", "feed.create": "выдана подписка на календарь",
-           "feed.revoke": "подписка на календарь отозвана", "report.issue": "сформирован квартальный отчёт"}
+           "feed.revoke": "подписка на календарь отозвана", "report.issue": "сформирован квартальный отчёт",
+           "plan.publish": "открыта страница хода выполнения для всех",
+           "plan.unpublish": "закрыта страница хода выполнения",
+           "campaign.publish": "открыта страница хода выполнения кампании для всех",
+           "campaign.unpublish": "закрыта страница хода выполнения кампании"}
 
 
 def audit_parts(e: dict) -> tuple[str, str, list[str]]:

@@ -25,7 +25,7 @@ from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.services.read.directory import count_missing
 from nok_workflow.status import days_late
 from nok_workflow.store.fresh import in_flight_sql, remembered
-from nok_workflow.store.models import Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth
+from nok_workflow.store.models import Campaign, Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth
 
 TOP = 50  # rows of each list; the rest is «ещё N»
 # The order statuses are shown in: what needs attention first.
@@ -128,6 +128,8 @@ class Dashboard:
     run_problem: tuple[str, dt.datetime] | None  # the plan's last scheduled run failed or never ran
     pending_reviews: int
     no_address: int = 0  # parties without an email address (services/read/directory.py)
+    public: bool = False  # the plan's public progress page is open (services/commands/publication.py)
+    public_campaign: str | None = None  # …or open through its campaign's: the campaign's title
 
 
 # Keyed by store and plan: a server has one store, but a test run opens many.
@@ -205,6 +207,7 @@ def dashboard(engine: Engine, plan_id: str, now: dt.datetime) -> Dashboard:
 def _compute(engine: Engine, plan_id: str, today: dt.date) -> Dashboard:
     with Session(engine) as session:
         plan = session.get(Plan, plan_id)
+        campaign = session.get(Campaign, plan.campaign_id) if plan.campaign_id else None
         current = current_plan(engine, plan_id, plan.current_version)
         items = {r.id: r for r in session.execute(
             select(Item.id, Item.key, Item.identity, Item.title, Item.owners).where(Item.plan_id == plan_id))}
@@ -254,6 +257,7 @@ def _compute(engine: Engine, plan_id: str, today: dt.date) -> Dashboard:
         failed_mail=mail, failed_mail_total=mail_total, failed_rows=rows, failed_rows_total=rows_total,
         smtp_problems=smtp, pending_reviews=pending, no_address=no_address,
         run_problem=(plan.run_problem, plan.run_problem_since) if plan.run_problem else None,
+        public=plan.public, public_campaign=campaign.title if campaign is not None and campaign.public else None,
     )
 
 
