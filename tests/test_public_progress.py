@@ -1,5 +1,5 @@
-"""The public view of a plan's progress and of a campaign (services/read/public_progress.py), its
-JSON and CSV (public_formats.py), and opening/closing it (services/commands/publication.py): the
+"""The public view of a plan's progress and of a campaign (services/read/public_progress.py,
+public_campaign.py), their JSON and CSV (public_formats.py), and opening/closing it (services/commands/publication.py): the
 outcomes agree with the store row by row, people are named by position only, nothing personal
 gets out. On SQLite and PostgreSQL."""
 
@@ -18,7 +18,7 @@ from sqlmodel import Session
 from nok_workflow.clock import plan_day
 from nok_workflow.services.commands import publication
 from nok_workflow.services.commands.audit import events
-from nok_workflow.services.read import public_formats, public_progress
+from nok_workflow.services.read import public_campaign, public_formats, public_progress
 from nok_workflow.services.read.public_progress import WORDS, Counts, outcome_of
 from nok_workflow.store.models import Campaign, Item, Obligation, Plan
 from tests.support.public_plans import CAMPAIGN, NOW, SOSH5, SOSH7, personal_data, two_schools
@@ -89,9 +89,9 @@ def test_people_are_named_by_position_only(engine, tmp_path):
 def test_nothing_personal_gets_into_the_views_json_or_csv(engine, tmp_path):
     two_schools(engine, tmp_path, public_campaign=True)
     shown = _everything(public_progress.plan_view(engine, SOSH5, NOW),
-                        public_progress.campaign_view(engine, CAMPAIGN, NOW))
+                        public_campaign.campaign_view(engine, CAMPAIGN, NOW))
     shown += _everything(public_progress.plan_view(engine, SOSH7, NOW),
-                         public_progress.campaign_view(engine, CAMPAIGN, NOW))
+                         public_campaign.campaign_view(engine, CAMPAIGN, NOW))
     leaked = [datum for datum in personal_data(engine) if datum in shown]
     assert leaked == []
     assert "заместитель директора по УВР" in shown and "МБОУ «СОШ № 7»" in shown
@@ -99,10 +99,10 @@ def test_nothing_personal_gets_into_the_views_json_or_csv(engine, tmp_path):
 
 def test_the_campaign_view_counts_each_school(engine, tmp_path):
     two_schools(engine, tmp_path)
-    assert public_progress.campaign_view(engine, CAMPAIGN, NOW) is None  # not public
-    assert public_progress.campaign_view(engine, "no-such", NOW) is None
+    assert public_campaign.campaign_view(engine, CAMPAIGN, NOW) is None  # not public
+    assert public_campaign.campaign_view(engine, "no-such", NOW) is None
     publication.set_campaign_public(engine, CAMPAIGN, True, by="uo", now=NOW)
-    view = public_progress.campaign_view(engine, CAMPAIGN, NOW)
+    view = public_campaign.campaign_view(engine, CAMPAIGN, NOW)
     assert [(p.organisation, p.plan_id) for p in view.plans] == [("МБОУ «СОШ № 5»", SOSH5), ("МБОУ «СОШ № 7»", SOSH7)]
     for row in view.plans:
         assert row.counts == public_progress.plan_view(engine, row.plan_id, NOW).totals
@@ -161,7 +161,7 @@ def test_the_csv_opens_in_russian_excel(engine, tmp_path):
 
 
 def test_a_csv_cell_never_starts_a_formula():
-    view = public_progress.PublicCampaign("k", "K", 2025, dt.date(2025, 1, 1), Counts(), [
-        public_progress.CampaignPlan("p", "=HYPERLINK(\"http://evil\")", "-1+2", Counts(), 0)])
+    view = public_campaign.PublicCampaign("k", "K", 2025, dt.date(2025, 1, 1), Counts(), [
+        public_campaign.CampaignPlan("p", "=HYPERLINK(\"http://evil\")", "-1+2", Counts(), 0)])
     rows = list(csv.reader(io.StringIO(public_formats.campaign_csv(view).decode("utf-8-sig")), delimiter=";"))
     assert rows[1][:2] == ["'-1+2", "'=HYPERLINK(\"http://evil\")"]

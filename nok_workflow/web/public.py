@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from nok_workflow.plan.form457 import KIND, TITLE
-from nok_workflow.services.read import public_formats, public_progress
+from nok_workflow.services.read import public_campaign, public_formats, public_progress
 from nok_workflow.web.auth import ctx
 from nok_workflow.web.pages import not_found, render
 
@@ -27,12 +27,12 @@ def _plan(request: Request, plan_id: str) -> public_progress.PublicPlan:
     c = ctx(request)
     if not public_progress.visible(c.engine, plan_id):
         raise not_found()
-    return public_progress.plan_view(c.engine, plan_id, c.now())
+    return public_progress.shown_plan(c.engine, plan_id, c.now())
 
 
-def _campaign(request: Request, campaign_id: str) -> public_progress.PublicCampaign:
+def _campaign(request: Request, campaign_id: str) -> public_campaign.PublicCampaign:
     c = ctx(request)
-    view = public_progress.campaign_view(c.engine, campaign_id, c.now())
+    view = public_campaign.shown_campaign(c.engine, campaign_id, c.now())
     if view is None:
         raise not_found()
     return view

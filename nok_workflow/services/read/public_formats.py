@@ -12,7 +12,8 @@ import csv
 import io
 from typing import Any
 
-from nok_workflow.services.read.public_progress import WORDS, Counts, PublicCampaign, PublicPlan
+from nok_workflow.services.read.public_campaign import PublicCampaign
+from nok_workflow.services.read.public_progress import WORDS, Counts, PublicPlan
 
 SCHEMA_VERSION = 1
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -1,5 +1,5 @@
-"""The public view of a plan's progress, and of a campaign's plans: open data for parents and the
-public council, with NO personal data.
+"""The public view of a plan's progress: open data for parents and the public council, with NO
+personal data (a campaign's: public_campaign.py).
 
 What may be shown: the plan's own text (title, sections, shortcomings, measures, deadline
 wording), the organisations' and units' names, the people's POSITIONS (never their names), the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, case, func, or_, select
@@ -26,6 +26,7 @@ from nok_workflow.clock import plan_day
 from nok_workflow.plan.compiled import ALL_OF_GROUP
 from nok_workflow.reports.model import outcome
 from nok_workflow.services.read.compiled_plans import CurrentPlan, current_plan
+from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import Campaign, Item, Obligation, Plan
 
 # Outcome → the word the public page says; in the order the counts are shown.
@@ -36,8 +37,10 @@ WORDS: dict[str, str] = {
     "in_progress": "в работе",
     "not_yet": "не наступил срок",
 }
-CANCELLED = "отменено"
+CANCELLED = "отменено"  # every date of the measure was waived or cancelled
+NO_DATES = "без срока"  # a measure with no dates at all (an unscheduled item)
 NO_POSITION = "ответственный работник"
+VIEW_TTL = 5.0  # seconds a computed view is reused (the answers say «keep for a minute» anyway)
 DUE_DATES_SHOWN = 12  # a per-school item of a region has one date per school: at most this many
 ob = Obligation
 
@@ -78,7 +81,7 @@ class Counts:
 def outcome_of(state: str, completed_on: dt.date | None, due: dt.date | None, opens: dt.date | None,
                as_of: dt.date) -> str | None:
     """One obligation's outcome as the public page counts it (None: cancelled or waived, not
-    counted) — what `_count_columns` does in SQL."""
+    counted) — what `count_columns` does in SQL."""
     if state in ("waived", "cancelled"):
         return None
     if due is None:
@@ -116,7 +119,7 @@ class Measure:
     deadline: str  # the plan's wording
     due_dates: list[dt.date]  # the planned dates (the first DUE_DATES_SHOWN)
     completed_on: dt.date | None  # the actual date: the last obligation's, when all are done
-    status: str  # code: on_time | late | overdue | in_progress | not_yet | cancelled
+    status: str  # code: on_time | late | overdue | in_progress | not_yet | cancelled | none
     status_words: str
     responsible: list[str]  # positions and names of units and organisations, never people
     counts: Counts
@@ -145,26 +148,7 @@ class PublicPlan:
     campaign: tuple[str, str] | None = None  # (id, title) when the plan is in a public campaign
 
 
-@dataclass(frozen=True)
-class CampaignPlan:
-    plan_id: str
-    title: str
-    organisation: str
-    counts: Counts
-    overdue_measures: int
-
-
-@dataclass(frozen=True)
-class PublicCampaign:
-    campaign_id: str
-    title: str
-    year: int
-    as_of: dt.date
-    totals: Counts
-    plans: list[CampaignPlan] = field(default_factory=list)
-
-
-def _count_columns(as_of: dt.date) -> tuple[Any, ...]:
+def count_columns(as_of: dt.date) -> tuple[Any, ...]:
     """One sum per outcome, for GROUP BY: `reports.model.outcome`'s conditions, «в работе» split
     by the opening day (an obligation without a date yet — a relative deadline — has not come)."""
     live = ob.state.not_in(("waived", "cancelled"))
@@ -182,17 +166,28 @@ def _count_columns(as_of: dt.date) -> tuple[Any, ...]:
             total(open_ & or_(ob.due.is_(None), (ob.due >= as_of) & (ob.opens > as_of))))
 
 
-def _counts(values: Any) -> Counts:
+def counts_of(values: Any) -> Counts:
     return Counts(*(int(v) for v in values))
 
 
 def visible(engine: Engine, plan_id: str) -> bool:
     """Whether the plan's public page is open: the plan itself, or the public campaign it is in.
-    An unknown plan is not."""
-    with Session(engine) as session:
-        row = session.execute(select(Plan.public, Campaign.public).outerjoin(Campaign, Campaign.id == Plan.campaign_id)
-                              .where(Plan.id == plan_id)).first()
-    return row is not None and bool(row[0] or row[1])
+    An unknown plan is not. Asked on every view: reused for a second (store/fresh.py)."""
+
+    def read() -> bool:
+        with Session(engine) as session:
+            row = session.execute(select(Plan.public, Campaign.public)
+                                  .outerjoin(Campaign, Campaign.id == Plan.campaign_id).where(Plan.id == plan_id)).first()
+        return row is not None and bool(row[0] or row[1])
+
+    return remembered(("public-visible", str(engine.url), plan_id), 1.0, read)
+
+
+def shown_plan(engine: Engine, plan_id: str, now: dt.datetime) -> PublicPlan:
+    """`plan_view` as the pages ask it: a public page may be asked by many at once, so a view is
+    reused for VIEW_TTL seconds (within the same minute of `now`) while this process writes nothing."""
+    minute = now.replace(second=0, microsecond=0)
+    return remembered(("public-plan", str(engine.url), plan_id, minute), VIEW_TTL, lambda: plan_view(engine, plan_id, now))
 
 
 def _names(current: CurrentPlan) -> dict[str, str]:
@@ -220,69 +215,35 @@ def plan_view(engine: Engine, plan_id: str, now: dt.datetime) -> PublicPlan:
     current = current_plan(engine, plan_id)
     source = current.loaded.plan
     as_of = plan_day(now, source.timezone)
+    live = (ob.plan_id == plan_id, Item.active)
     with Session(engine) as session:
         plan = session.get(Plan, plan_id)
         campaign = session.get(Campaign, plan.campaign_id) if plan.campaign_id else None
-        items = {r.id: r for r in session.execute(select(Item.id, Item.key).where(Item.plan_id == plan_id, Item.active))}
-        per_item = {row[0]: (_counts(row[2:]), row[1]) for row in session.execute(
-            select(ob.item_id, func.max(ob.completed_on), *_count_columns(as_of))
-            .where(ob.plan_id == plan_id, ob.item_id.in_(list(items))).group_by(ob.item_id))}
-        dues: dict[int, list[dt.date]] = defaultdict(list)
-        for item_id, due in session.execute(select(ob.item_id, ob.due).where(
-                ob.plan_id == plan_id, ob.item_id.in_(list(items)), ob.due.is_not(None),
-                ob.state.not_in(("waived", "cancelled"))).distinct().order_by(ob.item_id, ob.due)):
-            if len(dues[item_id]) < DUE_DATES_SHOWN:
-                dues[item_id].append(due)
-    by_key = {r.key: r.id for r in items.values()}
+        per_item = {row[0]: (counts_of(row[3:]), row[1], row[2]) for row in session.execute(
+            select(Item.key, func.max(ob.completed_on), func.count(), *count_columns(as_of))
+            .join(Item, Item.id == ob.item_id).where(*live).group_by(Item.key))}
+        dues: dict[str, list[dt.date]] = defaultdict(list)
+        for key, due in session.execute(select(Item.key, ob.due).join(Item, Item.id == ob.item_id).where(
+                *live, ob.due.is_not(None), ob.state.not_in(("waived", "cancelled"))).distinct()
+                                        .order_by(Item.key, ob.due)):
+            if len(dues[key]) < DUE_DATES_SHOWN:
+                dues[key].append(due)
     names = _names(current)
-    sources = {ci.key: ci for ci in current.loaded.compiled.items}
-    sections: list[Criterion] = []
-    for index, section in enumerate(source.sections):
-        measures = []
-        for item in current.described["items"]:
-            if current.section_of.get(item["key"]) != index or item["key"] not in by_key:
-                continue
-            item_id = by_key[item["key"]]
-            counts, newest = per_item.get(item_id, (Counts(), None))
-            code, words = status_of(counts)
-            responsible = list(dict.fromkeys(names.get(o["id"], NO_POSITION) for o in item["owners"]))
-            measures.append(Measure(
-                key=item["key"], number=str(item["number"]), shortcoming=sources[item["key"]].item.shortcoming,
-                title=item["title"], deadline=item["deadline"], due_dates=dues.get(item_id, []),
-                completed_on=newest if code in ("on_time", "late") else None, status=code, status_words=words,
-                responsible=responsible, counts=counts))
-        if measures:
-            sections.append(Criterion(number=section.number or "", criterion=section.criterion, title=section.title,
-                                      counts=sum((m.counts for m in measures), Counts()), measures=measures))
+    shortcomings = {ci.key: ci.item.shortcoming for ci in current.loaded.compiled.items}
+    by_section: dict[int, list[Measure]] = defaultdict(list)
+    for item in current.described["items"]:
+        key = item["key"]
+        counts, newest, any_ = per_item.get(key, (Counts(), None, 0))
+        code, words = status_of(counts) if any_ else ("none", NO_DATES)
+        by_section[current.section_of[key]].append(Measure(
+            key=key, number=str(item["number"]), shortcoming=shortcomings.get(key), title=item["title"],
+            deadline=item["deadline"], due_dates=dues.get(key, []),
+            completed_on=newest if code in ("on_time", "late") else None, status=code, status_words=words,
+            responsible=list(dict.fromkeys(names.get(o["id"], NO_POSITION) for o in item["owners"])), counts=counts))
+    sections = [Criterion(number=section.number or "", criterion=section.criterion, title=section.title,
+                          counts=sum((m.counts for m in by_section[i]), Counts()), measures=by_section[i])
+                for i, section in enumerate(source.sections) if by_section.get(i)]
     return PublicPlan(plan_id=plan_id, title=source.title, kind=source.kind, organisation=organisation_name(current),
                       as_of=as_of, period_start=source.period.start, period_end=source.period.end,
                       totals=sum((s.counts for s in sections), Counts()), sections=sections,
                       campaign=(campaign.id, campaign.title) if campaign is not None and campaign.public else None)
-
-
-def campaign_view(engine: Engine, campaign_id: str, now: dt.datetime) -> PublicCampaign | None:
-    """A public campaign: each of its plans — the organisation, its counts, how many measures are
-    overdue; None when the campaign is unknown or not public."""
-    with Session(engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None or not campaign.public:
-            return None
-        plans = list(session.execute(select(Plan.id, Plan.title, Plan.timezone)
-                                     .where(Plan.campaign_id == campaign_id).order_by(Plan.id)))
-        if not plans:
-            return PublicCampaign(campaign.id, campaign.title, campaign.year, plan_day(now, "Europe/Moscow"), Counts())
-        # A campaign is one region's: its plans share a time zone; the first one's says «today».
-        as_of = plan_day(now, plans[0].timezone)
-        live = (ob.plan_id.in_([p.id for p in plans]),
-                ob.item_id.in_(select(Item.id).where(Item.plan_id.in_([p.id for p in plans]), Item.active)))
-        per_plan = {row[0]: _counts(row[1:]) for row in session.execute(
-            select(ob.plan_id, *_count_columns(as_of)).where(*live).group_by(ob.plan_id))}
-        late_items = dict(session.execute(
-            select(ob.plan_id, func.count(func.distinct(ob.item_id))).where(
-                *live, ob.state.not_in(("waived", "cancelled")), ob.completed_on.is_(None), ob.due < as_of)
-            .group_by(ob.plan_id)).all())
-    rows = [CampaignPlan(plan_id=p.id, title=p.title, organisation=organisation_name(current_plan(engine, p.id)) or p.title,
-                         counts=per_plan.get(p.id, Counts()), overdue_measures=late_items.get(p.id, 0)) for p in plans]
-    rows.sort(key=lambda r: r.organisation)
-    return PublicCampaign(campaign.id, campaign.title, campaign.year, as_of, sum((r.counts for r in rows), Counts()),
-                          rows)
