@@ -219,7 +219,8 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
     assert len(routes) >= 10, routes  # the walk found the routers' routes
     token = upload_token(KEY, "orenburg-raion-2024", "sovet")
     values = {"plan_id": "orenburg-raion-2024", "party_id": "sovet", "token": token, "evidence_id": "1",
-              "feed_id": "1", "draft_id": "d", "row": "r1", "key": "I.1", "entry_id": "sovet"}
+              "feed_id": "1", "draft_id": "d", "row": "r1", "key": "I.1", "entry_id": "sovet",
+              "campaign_id": "nok-2024"}
     c = client(app)
     c.get("/login")
     c.post("/login", data={"login": "uo", "password": "correct horse battery", "csrf": c.cookies.get("nok_csrf")})
@@ -235,6 +236,7 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
     assert "/u/{plan_id}/{party_id}/{token}/calendar" in checked and "/plans/{plan_id}/calendar" in checked
     assert {"/directory/email", "/directory/import", "/directory/import/apply", "/directory/merge",
             "/directory/entry/{entry_id}", "/directory/add"} <= set(checked)
+    assert {"/coordinator/plans/{plan_id}/public", "/coordinator/campaigns/{campaign_id}/public"} <= set(checked)
     with engine.connect() as conn:
         from sqlalchemy import text
 
