@@ -61,4 +61,4 @@ def campaign_public(request: Request, campaign_id: str, account: Annotated[Accou
     text = (f"Страница хода выполнения кампании открыта для всех: {url}; открыты и страницы всех её планов."
             if on else "Страница хода выполнения кампании закрыта (страницы планов, открытые отдельно, остались "
             "открытыми).")
-    return done(request, back if _BACK.fullmatch(back) else f"/campaigns/{campaign_id}", text)
+    return done(request, back if _BACK.fullmatch(back) else f"/coordinator/campaigns/{campaign_id}", text)
