@@ -130,7 +130,7 @@ def test_the_campaign_switch_is_the_owners_and_returns_to_the_page_it_came_from(
     assert client(schools).get(f"/open/plans/{SOSH7}").status_code == 200  # its plans are open with it
     away = c.post(url, data={"public": "0", "csrf": c.cookies["nok_csrf"], "back": "//evil.example/x"},
                   follow_redirects=False)
-    assert away.headers["location"] == f"/campaigns/{CAMPAIGN}" and _public(engine) == (False, False)
+    assert away.headers["location"] == f"/coordinator/campaigns/{CAMPAIGN}" and _public(engine) == (False, False)
 
 
 def test_another_coordinator_and_a_stranger_cannot_switch(engine, schools):
