@@ -71,9 +71,9 @@ def structure_form(doc: RawDocument) -> FormTable:
     # vertically merged cell), then perhaps the numbering row «1 2 3 4 5 6».
     while body and (_subheader(body[0], columns) or _numbering(body[0])):
         body = body[1:]
-    if "progress" in columns and "measures" not in columns:
-        columns["measures"] = columns["progress"]
-        columns.setdefault("done_on", columns["progress"] + 1)
+    if "progress" in columns:  # the span's two columns, if their titles were not read
+        columns.setdefault("measures", columns["progress"])
+        columns.setdefault("done_on", columns["measures"] + 1)
     columns.pop("progress", None)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:

@@ -23,7 +23,7 @@ LABELS = {
 _MEANINGS = (
     ("progress", re.compile(r"^сведени\w* о ходе")),
     ("measures", re.compile(r"^реализованн\w* мер")),
-    ("done_on", re.compile(r"фактическ\w* срок")),
+    ("done_on", re.compile(r"фактическ\w*(?: \w{1,3})? срок")),
     ("shortcoming", re.compile(r"^недостат")),
     ("owners", re.compile(r"ответствен|исполнител")),
     ("deadline", re.compile(r"\bсрок")),

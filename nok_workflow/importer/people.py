@@ -20,26 +20,35 @@ _PATTERNS = (
     re.compile(rf"^(?P<position>.+?){_SEP}(?P<name>{_FULL}|{_SHORT})$"),
     re.compile(rf"^(?P<name>{_FULL}|{_SHORT})(?:{_SEP}(?P<position>.+))?$"),
 )
-_STARTS_PERSON = re.compile(rf"^(?:{_FULL}|{_SHORT})\b")
+_NAME = re.compile(rf"(?<![А-ЯЁа-яё])(?:{_FULL}|{_SHORT})")
 _HEAD = re.compile(r"^(?:директор|заведующ\w*|руководител\w*|начальник)\b(?!\s+(?:по|отдела|структурн))")
 
 
 def split_people(cell: str) -> list[str]:
-    """The parts of a cell: «;», and lines (or paragraphs) that start a new person after one."""
+    """The parts of a cell: «;», then one part per name. A cell's lines are joined first (a
+    narrow column wraps a name over two); a name at the start means «name, position» parts,
+    each later name starting one; else «position name» parts, each name ending one."""
     parts: list[str] = []
-    for paragraph in cell.split(";"):
-        current = ""
-        for line in (x.strip() for x in paragraph.split("\n")):
-            if not line:
-                continue
-            if current and _STARTS_PERSON.match(line) and _names_person(current):
-                parts.append(current)
-                current = line
-            else:
-                current = f"{current} {line}".strip()
-        if current:
-            parts.append(current)
-    return [" ".join(p.split()).strip(" ,.") for p in parts if p.strip(" ,.")]
+    for chunk in cell.split(";"):
+        text = " ".join(chunk.split())
+        names = list(_NAME.finditer(text))
+        if len(names) < 2:
+            parts.append(text)
+        elif names[0].start() == 0:
+            cuts = [m.start() for m in names] + [len(text)]
+            parts.extend(text[a:b] for a, b in zip(cuts, cuts[1:], strict=False))
+        else:
+            cuts = [0] + [m.end() for m in names]
+            parts.extend(text[a:b] for a, b in zip(cuts, cuts[1:], strict=False))
+            if text[cuts[-1]:].strip(" ,."):
+                parts[-1] += text[cuts[-1]:]
+    return [_trim(p) for p in parts if p.strip(" ,.")]
+
+
+def _trim(text: str) -> str:
+    """No separators at the ends; a final dot only if it ends an initial (`Иванова М.П.`)."""
+    text = " ".join(text.split()).strip(" ,;")
+    return text if re.search(r"(?:^|[\s.])[А-ЯЁ]\.$", text) else text.rstrip(" .,;")
 
 
 def parse_people(cell: str) -> list[dict[str, str]]:
@@ -52,11 +61,11 @@ def parse_people(cell: str) -> list[dict[str, str]]:
 
 
 def _names_person(text: str) -> bool:
-    return any(p.match(" ".join(text.split()).strip(" ,.;")) for p in _PATTERNS)
+    return any(p.match(_trim(text)) for p in _PATTERNS)
 
 
 def _parse(part: str) -> tuple[str, str | None]:
-    text = " ".join(part.split()).strip(" ,.;")
+    text = _trim(part)
     for pattern in _PATTERNS:
         if m := pattern.match(text):
             position = (m["position"] or "").strip(" ,.;–—-") or None

@@ -76,15 +76,17 @@ def form457_docx(path: Path, org: str = ORG, year: int = YEAR, people: list[dict
     document = docx.Document()
     section = document.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = section.page_height, section.page_width
+    section.page_width, section.page_height = Cm(29.7), Cm(21.0)  # A4, as a school prints it
+    section.left_margin = section.right_margin = Cm(2.0)
     for line in data["title"]:
         document.add_paragraph(line)
     titles = columns or form457.COLUMNS
     table = document.add_table(rows=3, cols=6)
     table.style = "Table Grid"
     table.autofit = False
-    for index, width in enumerate((5.0, 6.0, 3.0, 4.5, 4.5, 2.5)):
-        table.columns[index].width = Cm(width)
+    widths = [Cm(w) for w in (4.6, 4.7, 4.0, 4.4, 3.6, 2.7)]  # 24 cm: a landscape A4 page
+    for index, width in enumerate(widths):
+        table.columns[index].width = width
     top, sub, numbers = table.rows
     for index in range(4):
         top.cells[index].merge(sub.cells[index]).text = titles[index]
@@ -110,6 +112,9 @@ def form457_docx(path: Path, org: str = ORG, year: int = YEAR, people: list[dict
             else:
                 cells[0].text = values[0] or ""
                 above = cells[0]
+    for row in table.rows:
+        for index, cell in enumerate(row.cells):
+            cell.width = widths[index]  # Word and LibreOffice read a cell's width, not the column's
     document.save(path)
     return path
 
