@@ -55,6 +55,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     similar: list[str] = field(default_factory=list)  # directory entries that may be one party
     warnings: list[str] = field(default_factory=list)  # the new plan's, at their place in it
+    outline: list[str] = field(default_factory=list)  # a №457 form's: sections by criterion, measures by shortcoming
 
 
 @dataclass

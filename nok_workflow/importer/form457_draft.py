@@ -56,6 +56,8 @@ def understand_form(raw: RawDocument, *, name: str, year: int | None, timezone: 
                 "measures": item.measures, "done": item.done, "origin": item.origin,
                 "owners": None, "corrected": [],
             })
+    if cli and (orphans := [r for r in rows if not r["people"]]):  # the browser's draft shows them to correct
+        raise InputError([Problem(raw.source, 0, 0, _no_owner(r)) for r in orphans])
     period: object
     if year_named is not None:
         period = year_named
@@ -76,6 +78,11 @@ def understand_form(raw: RawDocument, *, name: str, year: int | None, timezone: 
                  "new_organisation": cli},
         "notes": notes, "rows": rows, "entries": [], "next_row": len(rows) + 1,
     }
+
+
+def _no_owner(row: dict[str, Any]) -> str:
+    return (f"{row['origin']}: у мероприятия {row['number']} («{row['title'][:80]}») не указан ответственный "
+            "исполнитель — укажите фамилию, имя, отчество и должность")
 
 
 def organisation_of(title: str) -> tuple[str | None, int | None]:
@@ -125,6 +132,21 @@ def find_organisation(name: str, known: Directory) -> dict | None:
     return alike[0] if len(alike) == 1 else None
 
 
+def settle_plan_id(content: dict[str, Any], known: Directory) -> None:
+    """A form's own id «nedostatki-<org>-<year>» with the id of the organisation's entry in
+    `known`, once it is there (on upload, and when a person adds it)."""
+    meta = content["meta"]
+    if meta.get("kind") != form457.KIND or not meta.get("auto_id") or not meta.get("organisation_name"):
+        return
+    if entry := find_organisation(meta["organisation_name"], known):
+        meta["plan_id"] = plan_id_of(entry["id"], meta["period"])
+
+
+def plan_id_of(org_id: str, period: object) -> str:
+    year = period if isinstance(period, int) else period["start"]  # type: ignore[index]
+    return f"nedostatki-{org_id}-{getattr(year, 'year', year)}"[:64]
+
+
 def item_fields(row: dict[str, Any], report: ImportReport) -> tuple[dict, dict]:
     """(fields before the title, fields after) of the form's item made from `row`."""
     before = {"shortcoming": row["shortcoming"]} if row.get("shortcoming") else {}
@@ -149,6 +171,9 @@ def complete(plan: dict, draft: dict[str, Any], known: Directory, resolver: Reso
     """The form's plan fields, the organisation and the people's escalation: `plan` in order."""
     meta = draft["meta"]
     people = plan["directory"]
+    items = [i for s in plan["sections"] for i in s["items"]]
+    if orphans := [(row, item) for row, item in zip(draft["rows"], items, strict=True) if not item["owners"]]:
+        raise InputError([Problem(draft.get("source", "план"), 0, 0, _no_owner(row)) for row, _ in orphans])
     org_id = None
     if name := meta.get("organisation_name"):
         entry = find_organisation(name, known)
@@ -176,9 +201,8 @@ def complete(plan: dict, draft: dict[str, Any], known: Directory, resolver: Reso
         target = coordinator if entry["id"] == head else (head or org_id)
         if target and target != entry["id"]:
             entry.setdefault("escalates_to", target)
-    year = plan["period"] if isinstance(plan["period"], int) else plan["period"]["start"]
-    year = getattr(year, "year", year)
-    plan_id = f"nedostatki-{org_id}-{year}"[:64] if meta.get("auto_id") and org_id else plan["id"]
+    report.outline = _outline(plan, meta.get("organisation_name"), org_id)
+    plan_id = plan_id_of(org_id, plan["period"]) if meta.get("auto_id") and org_id else plan["id"]
     head_fields = {"id": plan_id, "kind": form457.KIND, "title": plan["title"],
                    **({"organisation": org_id} if org_id else {})}
     result = dict(head_fields)
@@ -188,3 +212,16 @@ def complete(plan: dict, draft: dict[str, Any], known: Directory, resolver: Reso
         if key == "coordinator":
             result["report_day"] = meta.get("report_day", form457.DEFAULT_REPORT_DAY)
     return result
+
+
+def _outline(plan: dict, name: str | None, org_id: str | None) -> list[str]:
+    """What the command prints: the organisation, each section's criterion, each measure's shortcoming."""
+    lines = ["План устранения недостатков (форма № 457): " + (f"{name} ({org_id})" if name else "организация не названа")]
+    for section in plan["sections"]:
+        title = " ".join(x for x in (section.get("number") and f"{section['number']}.", section["title"]) if x)
+        lines.append(title + (f" — критерий {section['criterion']}" if section.get("criterion") else ""))
+        for item in section["items"]:
+            lines.append(f"  {item['number']}. {item['title']}")
+            if item.get("shortcoming"):
+                lines.append(f"     недостаток: {item['shortcoming']}")
+    return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from nok_workflow.importer.header import LABELS, header_columns
+from nok_workflow.importer.header import LABELS, header_columns, meaning
 from nok_workflow.importer.rows import RawDocument, Row, join_fragments
 from nok_workflow.importer.table import HEADING
 from nok_workflow.plan.form457 import CRITERIA, ROMAN, criterion_of, plain_title
@@ -49,10 +49,14 @@ class FormTable:
 
 
 def form_header(doc: RawDocument) -> tuple[int, dict[str, int]] | None:
-    """(row index, columns) of the form's header: a header row with a «Недостатки» column."""
+    """(row index, columns) of the form's header: a row with a «Недостатки» column and another
+    the form has; a column of no known meaning is left out (and named if one is missing)."""
     for index, row in enumerate(doc.rows):
-        columns = header_columns(row.cells, partial=True)
-        if columns and "shortcoming" in columns and len(columns) >= 2:
+        columns: dict[str, int] = {}
+        for at, cell in enumerate(row.cells):
+            if cell.strip() and not (at and cell == row.cells[at - 1]) and (name := meaning(cell)):
+                columns.setdefault(name, at)
+        if "shortcoming" in columns and len(columns) >= 2:
             return index, columns
     return None
 
