@@ -39,7 +39,7 @@ from tests.support.form457_documents import (
 from tests.support.serve import free_port
 from tests.support.web import MOMENT, PASSWORD, sign_in
 
-SHOTS = Path("docs/screenshots")
+SHOTS = Path("/tmp/shots-form457")  # docs/screenshots/form457-*.png are copies of these
 NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
 KNOWN = DirectoryFile.model_validate({"directory": [
     {"id": "uo", "name": "Управление образования администрации Заречного района", "email": "nok@uo.example.org"},

@@ -5,6 +5,7 @@ person (a unit, «Администрация школы») stays a name without 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from slugify import slugify
 
@@ -36,10 +37,10 @@ def split_people(cell: str) -> list[str]:
             parts.append(text)
         elif names[0].start() == 0:
             cuts = [m.start() for m in names] + [len(text)]
-            parts.extend(text[a:b] for a, b in zip(cuts, cuts[1:], strict=False))
+            parts.extend(text[a:b] for a, b in pairwise(cuts))
         else:
             cuts = [0] + [m.end() for m in names]
-            parts.extend(text[a:b] for a, b in zip(cuts, cuts[1:], strict=False))
+            parts.extend(text[a:b] for a, b in pairwise(cuts))
             if text[cuts[-1]:].strip(" ,."):
                 parts[-1] += text[cuts[-1]:]
     return [_trim(p) for p in parts if p.strip(" ,.")]

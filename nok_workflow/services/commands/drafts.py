@@ -19,7 +19,12 @@ from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session
 
 from nok_workflow.importer.build import DirectoryFile, read_document
-from nok_workflow.importer.draft import Directory, carry_over, resolve_owners, understand
+from nok_workflow.importer.draft import (
+    Directory,
+    carry_over,
+    resolve_owners,
+    understand,
+)
 from nok_workflow.importer.form457_draft import settle_plan_id
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan
