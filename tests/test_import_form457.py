@@ -259,3 +259,42 @@ def test_the_draft_page_adds_the_organisation_in_chromium(engine, app_of, browse
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_number_column_keeps_the_documents_numbers_and_one_cell_may_name_no_person(tmp_path):
+    lines = form457_text().splitlines()
+    header = lines.index(next(x for x in lines if x.startswith("Недостатки")))
+    numbered, n = [], 0
+    for index, line in enumerate(lines):
+        if index < header:
+            numbered.append(line)
+        elif index in (header, header + 1, header + 2):
+            numbered.append(("№ п/п" if index == header else "") + "\t" + line)
+        elif "\t" not in line:
+            numbered.append(line)  # a section spans the table
+        else:
+            n += 1
+            numbered.append(f"{n}.{n}\t" + line)
+    numbered[-1] = numbered[-1].replace("Иванова Мария Петровна, заместитель директора по УВР", "Администрация школы")
+    path = tmp_path / "form.txt"
+    path.write_text("\n".join(numbered) + "\n", encoding="utf-8")
+    plan = import_plan(path, output_name="plan.yaml").plan.plan
+    items = [i for s in plan.sections for i in s.items]
+    assert [i.number for i in items] == ["1.1", "2.2", "3.3", "4.4", "5.5", "6.6"]
+    assert items[-1].owners == ["administratsiia-shkoly"]
+
+
+def test_a_draft_row_without_a_responsible_person_waits_for_a_correction(engine, tmp_path):
+    _coordinator(engine)
+    measures = [*MEASURES[:4], dict(MEASURES[4], owners=[]), MEASURES[5]]
+    data = form457_docx(tmp_path / "form.docx", measures=measures).read_bytes()
+    draft_id = drafts.create(engine, owner="uo", name="form.docx", data=data, now=MOMENT)
+    draft_organisation.add_organisation(engine, draft_id, owner="uo", now=MOMENT)
+    shown = review.view(engine, draft_id, "uo", MOMENT)
+    row = next(r for r in shown.rows if r.title == MEASURES[4]["title"])
+    assert "нет ответственных" in row.attention and shown.rows[0] is row  # first: it needs a person
+    assert shown.problems == [f"таблица 1, строка 12: у мероприятия 5 («{MEASURES[4]['title']}») не указан "
+                              "ответственный исполнитель — укажите фамилию, имя, отчество и должность"]
+    ivanova = next(o.ref for r in shown.rows for o in r.owners if o.name == "Иванова Мария Петровна")
+    drafts.edit_row(engine, draft_id, owner="uo", now=MOMENT, row=row.key, owners=[ivanova])
+    assert not review.view(engine, draft_id, "uo", MOMENT).problems
