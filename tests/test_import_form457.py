@@ -293,8 +293,8 @@ def test_a_draft_row_without_a_responsible_person_waits_for_a_correction(engine,
     shown = review.view(engine, draft_id, "uo", MOMENT)
     row = next(r for r in shown.rows if r.title == MEASURES[4]["title"])
     assert "нет ответственных" in row.attention and shown.rows[0] is row  # first: it needs a person
-    assert shown.problems == [f"таблица 1, строка 12: у мероприятия 5 («{MEASURES[4]['title']}») не указан "
-                              "ответственный исполнитель — укажите фамилию, имя, отчество и должность"]
+    assert shown.problems == [(f"таблица 1, строка 12: у мероприятия 5 («{MEASURES[4]['title']}») не указан "
+                               "ответственный исполнитель — укажите фамилию, имя, отчество и должность")]
     ivanova = next(o.ref for r in shown.rows for o in r.owners if o.name == "Иванова Мария Петровна")
     drafts.edit_row(engine, draft_id, owner="uo", now=MOMENT, row=row.key, owners=[ivanova])
     assert not review.view(engine, draft_id, "uo", MOMENT).problems
