@@ -39,6 +39,8 @@ def import_command(
         f"[green]✓[/] {output}: импортировано {plural(report.rows, 'пункт', 'пункта', 'пунктов')} "
         f"в {plural(report.sections, 'разделе', 'разделах', 'разделах')}"
     )
+    for line in report.outline:
+        console.print(line, markup=False)
     if report.created:
         console.print("Новые записи справочника (проверьте и дополните адреса):")
         for line in report.created:

@@ -22,11 +22,13 @@ from typing import Any
 import yaml
 
 from nok_workflow.deadlines.grammar import normalise
+from nok_workflow.importer import form457_draft
 from nok_workflow.importer.owners import Resolver, normalise_name
+from nok_workflow.importer.people import resolve_people
 from nok_workflow.importer.rows import RawDocument, join_fragments
 from nok_workflow.importer.similar import Party, duplicate_pairs, probable_duplicates
 from nok_workflow.importer.table import structure
-from nok_workflow.plan import source
+from nok_workflow.plan import form457, source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.problems import InputError, Problem
 
@@ -53,6 +55,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     similar: list[str] = field(default_factory=list)  # directory entries that may be one party
     warnings: list[str] = field(default_factory=list)  # the new plan's, at their place in it
+    outline: list[str] = field(default_factory=list)  # a №457 form's: sections by criterion, measures by shortcoming
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Directory:
     directory: list[dict] = field(default_factory=list)
     groups: list[dict] = field(default_factory=list)
     organisations: list[dict] = field(default_factory=list)
+    standalone: list[dict] = field(default_factory=list)  # organisations of no group: a form's plan may name one
 
 
 @dataclass
@@ -85,7 +89,11 @@ class Owners:
 def understand(raw: RawDocument, *, name: str, year: int | None = None, timezone: str = "Europe/Moscow",
                plan_id: str | None = None, cli: bool = True) -> dict[str, Any]:
     """The document as a draft: the plan's title, act, period and every item row as written.
-    `name` is the plan file's name the id comes from (its stem, if it is a valid id)."""
+    `name` is the plan file's name the id comes from (its stem, if it is a valid id). A plan in the №457 form: `form457_draft.understand_form`."""
+    from nok_workflow.importer import form457_table
+
+    if form457_table.is_form(raw):
+        return form457_draft.understand_form(raw, name=name, year=year, timezone=timezone, plan_id=plan_id, cli=cli)
     table = structure(raw)
     notes = [f"{origin}: {note}" for origin, note in table.notes]
     title, act = _title_and_act(raw.preamble)
@@ -120,6 +128,9 @@ def resolve_owners(draft: dict[str, Any], known: Directory | None = None) -> Own
             refs[row["key"]] = list(row["owners"])
             notes[row["key"]] = []
             continue
+        if row.get("people") is not None:  # the №457 form: people with positions
+            refs[row["key"]], notes[row["key"]] = resolve_people(resolver, row["people"], row["origin"])
+            continue
         refs[row["key"]], notes[row["key"]] = resolver.resolve(row["owners_text"], row["origin"])
     parties = _parties(resolver)
     alike: dict[str, list[str]] = {}
@@ -145,17 +156,21 @@ def to_plan(draft: dict[str, Any], known: Directory | None = None, *, output_nam
         report.notes.extend(f"{row['origin']}: {n}" for n in owners.notes[row["key"]])
         if not refs:
             report.notes.append(f"{row['origin']}: у пункта {row['number']} не указаны ответственные")
-        item: dict = {"number": row["number"], "title": row["title"] or "(без названия)"}
+        before, after = form457_draft.item_fields(row, report)
+        item: dict = {"number": row["number"], **before, "title": row["title"] or "(без названия)"}
         if row["deadline"]:
             item["deadline"] = row["deadline"]
         item["owners"] = refs
         if row["result"]:
             item["results"] = [row["result"]]
+        item.update(after)
         if _section_key(row) != current:
             current = _section_key(row)
             section: dict = {}
             if row["section_number"]:
                 section["number"] = row["section_number"]
+            if row.get("criterion"):
+                section["criterion"] = row["criterion"]
             section["title"] = row["section_title"]
             section["items"] = []
             sections.append(section)
@@ -170,10 +185,11 @@ def to_plan(draft: dict[str, Any], known: Directory | None = None, *, output_nam
             people.insert(0, dict(coordinator))
         chosen = coordinator["id"]
     else:
-        if not people:
-            people.append({"id": "coordinator", "name": "Координатор плана"})
+        form = meta.get("kind") == form457.KIND  # a school's people cannot coordinate its plan
+        if not people or form and not any(_COORDINATOR.match(normalise_name(e["name"])) for e in people):
+            people.insert(0, {"id": "coordinator", "name": "Координатор плана"})
             report.created.append("coordinator: «Координатор плана» — укажите настоящего координатора")
-        chosen = _coordinator(people, used, report)
+        chosen = "coordinator" if people[0]["id"] == "coordinator" else _coordinator(people, used, report)
     carried = _carry(draft, sections, report)
     groups = [g for g in resolver.groups if "@" + g["id"] in used]
     group_ids = {g["id"] for g in groups}
@@ -191,6 +207,8 @@ def to_plan(draft: dict[str, Any], known: Directory | None = None, *, output_nam
         if orgs:
             plan["organisations"] = orgs
     plan["sections"] = sections
+    if meta.get("kind") == form457.KIND:
+        plan = form457_draft.complete(plan, draft, known or Directory(), resolver, report, chosen)
 
     text = (
         f"# yaml-language-server: $schema={schema_ref}\n# {origin}\n"

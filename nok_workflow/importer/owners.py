@@ -119,6 +119,19 @@ class Resolver:
                     refs.append(ref)
         return refs, notes
 
+    def lookup(self, name: str) -> str | None:
+        """The reference a name (or an alias) is known by, if any."""
+        return self._index.get(normalise_name(name))
+
+    def add(self, base_id: str, entry: dict, origin: str, note: str) -> str:
+        """A new directory entry (its id `base_id`, -2, -3… if taken), known by its name from now on."""
+        entry = {"id": self._new_id(base_id), **entry}
+        self.directory.append(entry)
+        self._index[normalise_name(entry["name"])] = entry["id"]
+        self.created.append(f"{entry['id']}: {note}")
+        self._remember(entry["id"], entry["name"], origin)
+        return entry["id"]
+
     def _rejoin(self, names: list[str]) -> list[str]:
         """Lines split at a capital that together are one known name (`Организация-оператор` /
         `ОГАУ «УО ЦСНК»` wrapped in a PDF's narrow column) are that name again."""

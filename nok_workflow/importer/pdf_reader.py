@@ -199,7 +199,8 @@ def _join_split_rows(rows: list[_Row]) -> list[_Row]:
     for row in rows:
         previous = joined[-1] if joined else None
         if (previous is not None and row.number == 1 and previous.page == row.page - 1
-                and len(previous.cells) == len(row.cells) and previous.bottom >= foot - 2 * _line_height(previous)):
+                and len(previous.cells) == len(row.cells) and previous.bottom >= foot - 2 * _line_height(previous)
+                and any(previous.cells[1:])):  # a heading spanning the table is never cut
             first = reflow(row.cells[0]).strip()
             texts = [reflow(c) for c in row.cells]
             if not header_columns(texts) and not (first and ITEM_NUMBER.fullmatch(first)):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from nok_workflow.problems import InputError
-from nok_workflow.services.commands import drafts
+from nok_workflow.services.commands import draft_organisation, drafts
 from nok_workflow.services.read import drafts as review
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx
@@ -100,6 +100,18 @@ def edit(request: Request, draft_id: str, row: str, account: Annotated[Account, 
         return _review(request, account, draft_id, status=422, failed=row,
                        failure=[f"{p.file}: {p.message}" for p in exc.problems])
     return done(request, f"/drafts/{draft_id}#row-{row}", "Строка исправлена и проверена заново.")
+
+
+@router.post("/drafts/{draft_id}/organisation", dependencies=[Depends(csrf_protect)])
+def add_organisation(request: Request, draft_id: str, account: Annotated[Account, Depends(coordinator)]) -> Response:
+    """A №457 form's organisation the directory does not know, added when the coordinator asks."""
+    c = ctx(request)
+    try:
+        entry_id = draft_organisation.add_organisation(c.engine, draft_id, owner=account.login, now=c.now())
+    except InputError as exc:
+        return _review(request, account, draft_id, status=422, failure=[p.message for p in exc.problems])
+    return done(request, f"/drafts/{draft_id}", f"Организация добавлена в справочник («{entry_id}»); черновик "
+                                                "проверен заново.")
 
 
 @router.post("/drafts/{draft_id}/confirm", dependencies=[Depends(csrf_protect)])

@@ -19,7 +19,13 @@ from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session
 
 from nok_workflow.importer.build import DirectoryFile, read_document
-from nok_workflow.importer.draft import carry_over, resolve_owners, understand
+from nok_workflow.importer.draft import (
+    Directory,
+    carry_over,
+    resolve_owners,
+    understand,
+)
+from nok_workflow.importer.form457_draft import settle_plan_id
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan
 from nok_workflow.problems import InputError, Problem
@@ -59,8 +65,10 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
         raw = read_document(path)
         raw.source = name
         content = understand(raw, name=name, year=year, timezone=timezone, cli=False)
-    plan_id = content["meta"]["plan_id"]
     with Session(engine) as session:
+        lists = as_plan_lists(session, owner)
+        settle_plan_id(content, Directory(**lists))  # a №457 form's id names its organisation's entry
+        plan_id = content["meta"]["plan_id"]
         existing = session.get(Plan, plan_id)
         if existing is not None and existing.coordinator != owner:
             raise InputError([Problem(name, 0, 0, f"план «{plan_id}» (id взят из имени файла) уже ведёт другой "
@@ -71,7 +79,8 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
         ids = list(session.execute(select(Plan.id).where(Plan.coordinator == owner).order_by(Plan.id)).scalars())
         plans_data = {pid: _current(session, pid) for pid in sorted(ids, key=lambda i: i != plan_id)}
         # The plans' own entries first, then the coordinator's directory (its list of schools).
-        content["known"] = _directory([*plans_data.values(), as_plan_lists(session, owner)])
+        content["known"] = _directory([*plans_data.values(), lists])
+        content["known"]["standalone"] = lists["standalone"]  # the organisation a №457 form's plan is for
         if isinstance(plans_data.get(plan_id), dict):  # an amendment keeps what the document does not say
             content["carry"] = carry_over(plans_data[plan_id])
         account = session.get(Account, owner)

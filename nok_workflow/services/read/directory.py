@@ -41,8 +41,9 @@ class Missing:
 def as_plan_lists(session: Session, owner: str) -> dict[str, list[dict]]:
     """The coordinator's directory as a plan's three lists (directory, groups, organisations), to
     match a plan document's owners against: people and units, groups, and the organisations of
-    each group with their addresses (an organisation without a group is not a plan's)."""
-    lists: dict[str, list[dict]] = {"directory": [], "groups": [], "organisations": []}
+    each group with their addresses (an organisation without a group is not a plan's, but it
+    may be the organisation a plan in the №457 form is for: "standalone")."""
+    lists: dict[str, list[dict]] = {"directory": [], "groups": [], "organisations": [], "standalone": []}
     for e in session.execute(select(DirectoryEntry).where(DirectoryEntry.owner == owner)
                              .order_by(DirectoryEntry.id)).scalars():
         aliases = [n for n in (e.short_name, *e.aliases) if n and n != e.name]
@@ -54,6 +55,9 @@ def as_plan_lists(session: Session, owner: str) -> dict[str, list[dict]]:
             lists["groups"].append({"id": e.id, "name": e.name, **({"aliases": aliases} if aliases else {})})
         elif e.group_id:
             lists["organisations"].append({"id": e.id, "name": e.name, "group": e.group_id, **extra})
+        else:
+            lists["standalone"].append({"id": e.id, "name": e.name, **extra,
+                                        **({"aliases": aliases} if aliases else {})})
     groups = {g["id"] for g in lists["groups"]}
     lists["organisations"] = [o for o in lists["organisations"] if o["group"] in groups]
     return lists

@@ -22,6 +22,7 @@ from nok_workflow.importer.draft import (
     resolve_owners,
     to_plan,
 )
+from nok_workflow.importer.form457_draft import find_organisation
 from nok_workflow.problems import InputError
 from nok_workflow.store.models import Plan, PlanDraft
 
@@ -78,6 +79,9 @@ class RowView:
     attention: list[str]  # why a person should look at it; empty: as understood
     corrected: list[str]
     split_number: str  # a free number for the second part if the row is split
+    shortcoming: str = ""  # the №457 form: the shortcoming the measure removes
+    criterion: int | None = None  # the form's section: the assessment's criterion
+    progress: str = ""  # «Сведения о ходе реализации»: the measures taken and when
 
 
 @dataclass
@@ -100,6 +104,8 @@ class DraftView:
     plan_id: str | None = None  # once applied
     applied_version: int | None = None
     unreached: list[str] = field(default_factory=list)  # owners nobody of whom has an address
+    organisation: str | None = None  # the №457 form: the organisation the title names
+    organisation_known: bool = True  # …found in the coordinator's directory (else it can be added)
 
     @property
     def attention(self) -> int:
@@ -214,6 +220,8 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
             deadline_doubts=doubts + doubts_owners, owners_text=row["owners_text"], owners=shown,
             result=row["result"], attention=attention, corrected=row.get("corrected", []),
             split_number=_free_number(content["rows"], row),
+            shortcoming=row.get("shortcoming", ""), criterion=row.get("criterion"),
+            progress=" — ".join(x for x in (row.get("measures"), row.get("done")) if x),
         ))
     problems, warnings = [], []
     try:
@@ -230,6 +238,8 @@ def describe(draft: PlanDraft, existing_version: int) -> DraftView:
         warnings=warnings, choices=choices, existing_version=existing_version, plan_id=draft.plan_id,
         applied_version=draft.applied_version,
         unreached=list(dict.fromkeys(o.name for r in rows for o in r.owners if o.unreached)),
+        organisation=(organisation := content["meta"].get("organisation_name")),
+        organisation_known=organisation is None or find_organisation(organisation, directory) is not None,
     )
 
 
