@@ -4,12 +4,13 @@ the form's header with its merged cells (four columns two rows high, «Свед�
 a row per measure. Wrapped text, row heights estimated (no office suite grows them on opening),
 the header repeated on every printed page, A4 landscape one page wide.
 
-The cell of the measures done links to the latest document (a cell has one link); every
-document is named in its text."""
+Every document is named in the cell of the measures done; their addresses are in the cell's
+note (a hyperlinked cell is one unbreakable field in LibreOffice: its text would not wrap)."""
 
 from __future__ import annotations
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from nok_workflow.plan.form457 import COLUMNS, PROGRESS_HEADER
@@ -33,7 +34,6 @@ SIDE = Side(style="thin", color="000000")
 GRID = Border(left=SIDE, right=SIDE, top=SIDE, bottom=SIDE)
 SECTION_FILL = PatternFill("solid", fgColor="F1F1F1")
 OVERDUE_FILL = PatternFill("solid", fgColor="FFCDD2")
-LINKED = Font(name=FONT, color="0563C1")
 HEAD_ROW = 5  # the header's first row; the numbering row is HEAD_ROW + 2
 
 
@@ -93,10 +93,10 @@ def render(report: FormReport) -> bytes:
             for col, value in enumerate(values, 1):
                 cell = ws.cell(row=row, column=col, value=value or None)
                 cell.alignment, cell.border = WRAP, GRID
-            linked = [m.url for m in line.done if m.url]
+            linked = [f"{m.document}: {m.url}" for m in line.done if m.url]
             if linked:
-                done = ws.cell(row=row, column=5)
-                done.hyperlink, done.font = linked[-1], LINKED
+                ws.cell(row=row, column=5).comment = Comment("Документы:\n" + "\n".join(linked), "nok-workflow",
+                                                             width=420, height=40 + 30 * len(linked))
             if line.overdue_since is not None:
                 ws.cell(row=row, column=6).fill = OVERDUE_FILL
             ws.row_dimensions[row].height = _height(max(_lines(str(v), w) for v, w in zip(values, WIDTHS)))
