@@ -181,6 +181,22 @@ def test_html_and_json_say_the_same(engine, spring):
     assert FormReport.model_validate(data) == report
 
 
+def test_the_json_schema_in_docs_is_the_models_and_the_data_keeps_it(engine, spring):
+    import jsonschema
+
+    from nok_workflow.reports.json_schema import schema_text
+    from tests.support.paths import ROOT
+
+    committed = (ROOT / "docs" / "report-form.schema.json").read_text(encoding="utf-8")
+    assert committed == schema_text("form"), "docs/report-form.schema.json is stale: .venv/bin/python -m " \
+                                             "nok_workflow.reports.json_schema form > docs/report-form.schema.json"
+    validator = jsonschema.Draft202012Validator(json.loads(committed))
+    data = json.loads(render(form(engine, SOSH5), "json"))
+    assert list(validator.iter_errors(data)) == []
+    data["sections"][0]["rows"][0]["periods_total"] = "один"
+    assert len(list(validator.iter_errors(data))) == 1
+
+
 def test_a_plan_of_another_kind_has_no_form(engine):
     from nok_workflow.problems import InputError
     from nok_workflow.services.commands import plans
