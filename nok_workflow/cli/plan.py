@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import typer
@@ -59,6 +60,7 @@ def show(
     """Показать, как понят каждый пункт плана: сроки, ответственные, документы."""
     from nok_workflow.plan.describe import describe, interpretation_text, owner_label
     from nok_workflow.plan.validate import load_plan
+    from nok_workflow.text import date_short
 
     data = describe(load_plan(file))
     if json_out:
@@ -76,14 +78,23 @@ def show(
             current_section = item["section"]
             section = next(x for x in data["sections"] if x["number"] == current_section)
             heading = f"{section['number'] or ''} {section['title']}".strip()
+            if section["criterion"]:
+                heading += f" (критерий {section['criterion']})"
             if heading:
-                console.print(f"\n[bold]{heading}[/]")
+                console.print(f"\n[bold]{heading}[/]", highlight=False)
         console.print(f"\n[bold cyan]{item['key']}[/] {item['title']}", highlight=False)
+        if item["shortcoming"]:
+            console.print(f"    Недостаток: {item['shortcoming']}", highlight=False)
         console.print(f"    Срок: «{item['deadline']}» → " + interpretation_text(item), highlight=False)
         owners = "; ".join(owner_label(o) for o in item["owners"]) or "—"
         console.print(f"    Ответственные: {owners}", highlight=False)
         results = "; ".join(item["results"]) or "—"
         console.print(f"    Результат: {results}", highlight=False)
+        if item["progress"]:
+            done_on = item["progress"]["done_on"]
+            console.print(f"    Сделано: {item['progress']['measures']}"
+                          + (f" (выполнено {date_short(dt.date.fromisoformat(done_on))})" if done_on else ""),
+                          highlight=False)
         for warning in item["warnings"]:
             console.print(f"    [yellow]⚠ {warning}[/]", highlight=False)
     for warning in data["warnings"]:

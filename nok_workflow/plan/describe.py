@@ -31,6 +31,8 @@ def describe(loaded: LoadedPlan) -> dict[str, Any]:
                 "id": ci.item.id,
                 "section": ci.section.number,
                 "title": ci.item.title,
+                "shortcoming": ci.item.shortcoming,
+                "progress": ci.item.progress.model_dump(mode="json") if ci.item.progress else None,
                 "deadline": deadline_text(ci.item),
                 "kind": interp.kind,
                 "occurrences": [o.as_json() for o in interp.occurrences],
@@ -46,13 +48,16 @@ def describe(loaded: LoadedPlan) -> dict[str, Any]:
         "file": loaded.file,
         "id": plan.id,
         "title": plan.title,
+        "kind": plan.kind,
+        "organisation": plan.organisation,
         "approved_by": plan.approved_by,
         "approval_act": plan.approval_act,
         "period": {"start": plan.period.start.isoformat(), "end": plan.period.end.isoformat()},
         "timezone": plan.timezone,
         "coordinator": plan.coordinator,
         "sections": [
-            {"number": s.number, "title": s.title, "items": len(s.items)} for s in plan.sections
+            {"number": s.number, "title": s.title, "criterion": s.criterion, "items": len(s.items)}
+            for s in plan.sections
         ],
         "items": items,
         "warnings": [str(w) for w in loaded.warnings],

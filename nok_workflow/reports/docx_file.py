@@ -292,7 +292,8 @@ def _page_number(section) -> None:
         "</w:fldSimple>"))
 
 
-def _setup(doc, r: Report) -> None:
+def _setup_page(doc, *, title: str, subject: str, keywords: str, comments: str, moment: dt.datetime) -> None:
+    """A4 landscape, 2 cm margins, page numbers, Times New Roman in Russian, the document's properties."""
     section = doc.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
     section.page_width, section.page_height = Cm(29.7), Cm(21.0)
@@ -302,13 +303,17 @@ def _setup(doc, r: Report) -> None:
     _page_number(section)
     _fonts(doc)
     props = doc.core_properties
-    props.title = f"Отчёт о выполнении плана мероприятий за {r.period.label}"
-    props.subject, props.author, props.language = r.plan_title, "nok-workflow", "ru-RU"
-    props.keywords, props.comments, props.category = r.plan_id, f"по состоянию на {_ru(r.as_of)}", "Отчёт"
+    props.title, props.subject, props.author, props.language = title, subject, "nok-workflow", "ru-RU"
+    props.keywords, props.comments, props.category = keywords, comments, "Отчёт"
     # the report's own moment, not the clock: the same report gives the same document
-    moment = r.generated_at.astimezone(dt.UTC).replace(tzinfo=None) if r.generated_at.tzinfo else r.generated_at
+    moment = moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
     props.created = props.modified = props.last_printed = moment
     props.last_modified_by, props.revision = "nok-workflow", 1
+
+
+def _setup(doc, r: Report) -> None:
+    _setup_page(doc, title=f"Отчёт о выполнении плана мероприятий за {r.period.label}", subject=r.plan_title,
+                keywords=r.plan_id, comments=f"по состоянию на {_ru(r.as_of)}", moment=r.generated_at)
 
 
 def _chart(doc, r: Report) -> None:

@@ -367,13 +367,18 @@ def render(report: Report) -> bytes:
     if report.organisations:
         _organisations(wb.create_sheet("Организации"), report, st)
     wb.active = 0
+    return workbook_bytes(wb, title=f"Отчёт о выполнении плана мероприятий за {report.period.label}",
+                          subject=report.plan_title, moment=report.generated_at)
+
+
+def workbook_bytes(wb: Workbook, *, title: str, subject: str, moment: dt.datetime) -> bytes:
+    """The workbook as a file stamped with the report's moment: the same report, the same bytes."""
     props = wb.properties
-    props.title = f"Отчёт о выполнении плана мероприятий за {report.period.label}"
-    props.subject = report.plan_title
+    props.title, props.subject = title, subject
     props.creator = props.lastModifiedBy = "nok-workflow"
     props.language = "ru-RU"
     # openpyxl wants naive UTC; save_workbook would stamp «modified» with the clock, ExcelWriter does not.
-    props.created = props.modified = report.generated_at.astimezone(dt.UTC).replace(tzinfo=None)
+    props.created = props.modified = moment.astimezone(dt.UTC).replace(tzinfo=None)
     out = io.BytesIO()
     with _StampedZip(out, props.created) as archive:
         ExcelWriter(wb, archive).save()

@@ -16,7 +16,18 @@ from nok_workflow import clock
 from nok_workflow.problems import InputError
 from nok_workflow.services.read.catalog import plan_ids
 from nok_workflow.tokens import run_token
-from nok_workflow.web import api, api_directory, api_drafts, calendar, coordinator, executor, first_run, public, signin
+from nok_workflow.web import (
+    api,
+    api_directory,
+    api_drafts,
+    calendar,
+    coordinator,
+    coordinator_campaign_report,
+    executor,
+    first_run,
+    public,
+    signin,
+)
 from nok_workflow.web.auth import SignInRequired
 from nok_workflow.web.coordinator_drafts import DRAFT_ERRORS
 from nok_workflow.web.coordinator_drafts import refusal as draft_refusal
@@ -102,6 +113,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(calendar.router)
     app.include_router(public.router)
     app.include_router(coordinator.router)
+    app.include_router(coordinator_campaign_report.router)
     app.include_router(api.router)
     app.include_router(api_drafts.router)
     app.include_router(api_directory.router)

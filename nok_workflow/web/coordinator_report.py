@@ -14,14 +14,17 @@ from fastapi.responses import Response
 from nok_workflow.problems import InputError
 from nok_workflow.reports.chart import chart_svg
 from nok_workflow.reports.formats import FORMATS, file_name, render
+from nok_workflow.reports.form_model import FormReport
 from nok_workflow.reports.model import (
     OUTCOME_WORDS,
     ROMAN,
     Period,
+    Report,
     parse_quarter,
     report_period,
 )
 from nok_workflow.services.read.dashboard import dashboard
+from nok_workflow.services.read.form_report import build_form_report, is_form_plan
 from nok_workflow.services.read.report import build_report, report_quarters
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx, require_plan
@@ -68,7 +71,8 @@ def report_page(request: Request, plan_id: str, account: Annotated[Account, Depe
     else:
         period = report_period(*chosen, ytd)
         built = build_report(c.engine, plan_id, period, now=c.now(), base_url=c.settings.base_url)
-        extra = {"r": built, "chart": chart_image(chart_svg(built)), "query": _query(period)}
+        extra = {"r": built, "chart": chart_image(chart_svg(built)), "query": _query(period),
+                 "form_plan": is_form_plan(c.engine, plan_id)}
     if chosen not in choices:
         choices = sorted({*choices, chosen})
     response = page(request, "coord_report.html", d=d, tab="report", words=OUTCOME_WORDS,
@@ -87,6 +91,24 @@ def report_file(request: Request, plan_id: str, fmt: str, account: Annotated[Acc
     c = ctx(request)
     asked = _asked(quarter) or report_quarters(c.engine, plan_id, c.now())[1]
     built = build_report(c.engine, plan_id, report_period(*asked, ytd), now=c.now(), base_url=c.settings.base_url)
+    return _download(built, fmt)
+
+
+@router.get("/plans/{plan_id}/report-form.{fmt}")
+def report_form_file(request: Request, plan_id: str, fmt: str, account: Annotated[Account, Depends(coordinator)],
+                     quarter: str | None = None, ytd: bool = False) -> Response:
+    """A shortcomings plan's report in the form № 457."""
+    require_plan(request, account, plan_id)
+    c = ctx(request)
+    if fmt not in FORMATS or not is_form_plan(c.engine, plan_id):
+        raise not_found()
+    asked = _asked(quarter) or report_quarters(c.engine, plan_id, c.now())[1]
+    built = build_form_report(c.engine, plan_id, report_period(*asked, ytd), now=c.now(),
+                              base_url=c.settings.base_url)
+    return _download(built, fmt)
+
+
+def _download(built: Report | FormReport, fmt: str) -> Response:
     # Always a download: an HTML report must never render as a page of this site.
     return Response(render(built, fmt), media_type=FORMATS[fmt].media_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file_name(built, fmt), safe='')}",

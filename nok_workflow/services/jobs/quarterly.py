@@ -4,7 +4,9 @@ The daily plan run asks `issue_due`: once a quarter's report day has come (the d
 the quarter closes, or earlier when the plan's own reporting item — `report_item` — is due
 earlier in that quarter), the report is written in Word, Excel, HTML and JSON into
 `NOK_HOME/reports/<plan>/`, the Word file is filed as the document of the reporting item,
-and the coordinator gets it in their next digest. Each step can be repeated after a crash
+and the coordinator gets it in their next digest. For a shortcomings plan the report in the form
+№ 457 is written too (its own four files), and it is the form's Word and Excel files that are
+filed and mailed. Each step can be repeated after a crash
 without doing it twice (the same files, evidence by file name, the outbox by key); the
 audit event written last says the quarter is done.
 """
@@ -12,7 +14,7 @@ audit event written last says the quarter is done.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -24,16 +26,17 @@ from nok_workflow.evidence_files import PathSource
 from nok_workflow.files import write_atomically
 from nok_workflow.plan import form457
 from nok_workflow.reports.formats import FORMATS, file_name, render
+from nok_workflow.reports.form_model import FormReport
 from nok_workflow.reports.model import Period, Report, quarter_of, report_period
 from nok_workflow.services.commands import audit, evidence
 from nok_workflow.services.delivery import outbox
 from nok_workflow.services.read.compiled_plans import current_plan
-from nok_workflow.services.read.report import build_report
+from nok_workflow.services.read.form_report import build_form_report, is_form_plan
+from nok_workflow.services.read.report import ISSUED, build_report
 from nok_workflow.settings import Settings
 from nok_workflow.store.db import write_session
 from nok_workflow.store.models import AuditEvent, Evidence, Item, Obligation, Outbox, Plan
 
-ISSUED = "report.issue"
 MAILED = ("docx", "xlsx")  # what the coordinator's digest attaches
 
 
@@ -44,6 +47,8 @@ class Issued:
     files: dict[str, Path]
     evidence_id: int | None  # the reporting item's document, when the plan has one
     queued: bool  # a new digest entry for the coordinator (False: it was queued before)
+    form: FormReport | None = None  # a shortcomings plan's report in the form № 457
+    form_files: dict[str, Path] = field(default_factory=dict)
 
 
 def _reporting_obligation(session: Session, plan_id: str, period: Period) -> Obligation | None:
@@ -104,22 +109,28 @@ def issue(engine: Engine, settings: Settings, plan_id: str, period: Period, now:
     report = build_report(engine, plan_id, period, now=now, base_url=settings.base_url)
     folder = settings.home / "reports" / plan_id
     folder.mkdir(parents=True, exist_ok=True)
-    files = {}
+    form = build_form_report(engine, plan_id, period, now=now, base_url=settings.base_url) \
+        if is_form_plan(engine, plan_id) else None
+    files, form_files = {}, {}
     for fmt in FORMATS:
         files[fmt] = folder / file_name(report, fmt)
         write_atomically(files[fmt], render(report, fmt), force=True)
+        if form is not None:
+            form_files[fmt] = folder / file_name(form, fmt)
+            write_atomically(form_files[fmt], render(form, fmt), force=True)
+    mailed = form_files or files
     with Session(engine) as session:
         plan = session.get(Plan, plan_id)
         reporting = _reporting_obligation(session, plan_id, period)
         item_key = session.get(Item, reporting.item_id).key if reporting else None
         filed = session.execute(select(Evidence.id).where(
-            Evidence.obligation_id == reporting.id, Evidence.file_name == files["docx"].name)).scalar() \
+            Evidence.obligation_id == reporting.id, Evidence.file_name == mailed["docx"].name)).scalar() \
             if reporting else None
     evidence_id = filed
     if reporting is not None and filed is None:
         evidence_id = evidence.submit(
             engine, settings.evidence_dir, plan_id=plan_id, item=item_key, period=reporting.period,
-            org=reporting.org_id or None, by=plan.coordinator, now=now, upload=PathSource(files["docx"]),
+            org=reporting.org_id or None, by=plan.coordinator, now=now, upload=PathSource(mailed["docx"]),
             document_date=report.as_of,
             allow_early="квартальный отчёт" if reporting.opens and report.as_of < reporting.opens else None,
             comment=f"Отчёт о выполнении плана за {period.label} (сформирован)").id
@@ -130,11 +141,11 @@ def issue(engine: Engine, settings: Settings, plan_id: str, period: Period, now:
             session, key=key, plan_id=plan_id, kind="report",
             recipient=plan.coordinator, day=plan_day(now, plan.timezone), now=now,
             details={"title": f"Отчёт о выполнении плана за {period.label}", "quarter": period.code,
-                     "files": [str(files[f].relative_to(settings.home)) for f in MAILED]})
+                     "files": [str(mailed[f].relative_to(settings.home)) for f in MAILED]})
         audit.record(session, actor="nok", action=ISSUED, plan_id=plan_id, at=now,
                      details={"quarter": period.code, "title": period.label, "evidence": evidence_id,
-                              "files": [files[f].name for f in FORMATS]})
-    return Issued(period, report, files, evidence_id, queued)
+                              "files": [files[f].name for f in FORMATS] + [form_files[f].name for f in form_files]})
+    return Issued(period, report, files, evidence_id, queued, form, form_files)
 
 
 def issue_due(engine: Engine, settings: Settings, plan_id: str, now: dt.datetime) -> Issued | None:

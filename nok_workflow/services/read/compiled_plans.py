@@ -93,11 +93,38 @@ def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> Cu
             return cached
         row = session.execute(select(PlanVersion.source_text, PlanVersion.source_file).where(
             PlanVersion.plan_id == plan_id, PlanVersion.version == version)).one()
+    return _compiled.put(key, _compile(plan_id, version, row.source_text, row.source_file))
+
+
+def current_plans(engine: Engine, plan_ids: list[str]) -> dict[str, CurrentPlan]:
+    """Many plans' current versions compiled, in two queries whatever their number (a
+    campaign's roll-up): the versions' hashes, then the text of those not in memory yet."""
+    with Session(engine) as session:
+        versions = session.execute(
+            select(PlanVersion.plan_id, PlanVersion.version, PlanVersion.sha256)
+            .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
+            .where(Plan.id.in_(plan_ids))).all()
+        found = {v.plan_id: _compiled.get(tuple(v)) for v in versions}
+        missing = [v for v in versions if found[v.plan_id] is None]
+        if missing:
+            wanted = {(v.plan_id, v.version): v for v in missing}
+            for row in session.execute(
+                    select(PlanVersion.plan_id, PlanVersion.version, PlanVersion.source_text, PlanVersion.source_file)
+                    .join(Plan, (Plan.id == PlanVersion.plan_id) & (Plan.current_version == PlanVersion.version))
+                    .where(PlanVersion.plan_id.in_([v.plan_id for v in missing]))):
+                v = wanted.get((row.plan_id, row.version))
+                if v is not None:
+                    found[v.plan_id] = _compiled.put(tuple(v), _compile(v.plan_id, v.version, row.source_text,
+                                                                         row.source_file))
+    return found
+
+
+def _compile(plan_id: str, version: int, source_text: str, source_file: str) -> CurrentPlan:
     try:
-        loaded = validate_document(parse(row.source_text, row.source_file))
+        loaded = validate_document(parse(source_text, source_file))
     except InputError as exc:
         # Loaded under older, laxer rules: say what to do (as `nok status` does).
-        raise InputError([Problem(row.source_file, 0, 0, (
+        raise InputError([Problem(source_file, 0, 0, (
             f"сохранённая версия плана «{plan_id}» не проходит нынешнюю проверку ({exc.problems[0].message}); "
             "исправьте файл и загрузите его снова"))]) from None
     compiled = loaded.compiled
@@ -105,6 +132,5 @@ def current_plan(engine: Engine, plan_id: str, version: int | None = None) -> Cu
     index = {id(s): i for i, s in enumerate(compiled.plan.sections)}
     policies = {"": resolve(compiled.plan)} | {ci.item.id or ci.key: resolve(compiled.plan, ci.item)
                                                for ci in compiled.items}
-    made = CurrentPlan(plan_id, version, loaded, describe(loaded), policies, sections,
+    return CurrentPlan(plan_id, version, loaded, describe(loaded), policies, sections,
                        {ci.key: index[id(ci.section)] for ci in compiled.items})
-    return _compiled.put(key, made)

@@ -18,7 +18,9 @@ from sqlmodel import Session
 
 from nok_workflow.clock import plan_day, plan_time
 from nok_workflow.expand import obligation_owners
+from nok_workflow.plan import form457
 from nok_workflow.plan.compiled import ALL_OF_GROUP
+from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.services.read.links import expires_on
 from nok_workflow.services.read.obligations import plan_policies
 from nok_workflow.status import ObligationFact, status_of
@@ -84,6 +86,7 @@ class Card:
     accepting: bool  # a document can be given today (its window has opened)
     uploads: list[Upload] = field(default_factory=list)
     sort: tuple = ()
+    shortcoming: str | None = None  # what the independent assessment found (a shortcomings plan)
 
     @property
     def in_review(self) -> bool:
@@ -182,6 +185,7 @@ def load(engine: Engine, plan: Plan, party: Party, today: dt.date, grace_days: i
         expires = expires_on(session, plan, grace_days)
     sections: dict[str, list[Card]] = {key: [] for key, _ in GROUPS}
     done: list[Card] = []
+    found = _shortcomings(engine, plan) if obligations else {}
     for ob in obligations:
         item = items[ob.item_id]
         policy = policies.get((plan.id, item.identity)) or policies[(plan.id, "")]
@@ -195,7 +199,8 @@ def load(engine: Engine, plan: Plan, party: Party, today: dt.date, grace_days: i
             days_text=days_phrase(ob.due, today) if ob.due and st.status not in ("done", "done_late") else "",
             completed_on=ob.completed_on, review_required=review_required,
             accepting=ob.state == "active" and (ob.opens is None or ob.opens <= today),
-            uploads=uploads.get(ob.id, []), sort=(ob.due or dt.date.max, item.position, ob.period))
+            uploads=uploads.get(ob.id, []), sort=(ob.due or dt.date.max, item.position, ob.period),
+            shortcoming=found.get(item.key))
         if st.status in ("done", "done_late"):
             done.append(card)
         else:
@@ -205,6 +210,14 @@ def load(engine: Engine, plan: Plan, party: Party, today: dt.date, grace_days: i
         sections=[Section(key, title, sorted(sections[key], key=lambda c: c.sort)) for key, title in GROUPS
                   if sections[key]],
         done=sorted(done, key=lambda c: c.sort))
+
+
+def _shortcomings(engine: Engine, plan: Plan) -> dict[str, str]:
+    """Each measure's shortcoming, by item key: kept in the plan's text, not in the store."""
+    if plan.kind != form457.KIND:
+        return {}
+    return {ci.key: ci.item.shortcoming for ci in current_plan(engine, plan.id).loaded.compiled.items
+            if ci.item.shortcoming}
 
 
 def _section(status: str, days: int | None) -> str:

@@ -55,6 +55,7 @@ class ItemView:
     warnings: list[str]
     counts: Counts
     obligations: list[ObligationRow] | None  # None: too many to list here
+    shortcoming: str | None = None  # what the independent assessment found (a shortcomings plan)
 
     @property
     def total(self) -> int:
@@ -76,7 +77,7 @@ def _view(item: dict, section: str, counts: Counts, obligations: list[Obligation
     kind, spans = interpretation_parts(item)
     return ItemView(item["key"], item["number"], item["title"], section, item["deadline"], kind, spans,
                     [owner_label(o) for o in item["owners"]], item["results"], item["warnings"], counts,
-                    obligations)
+                    obligations, item.get("shortcoming"))
 
 
 def items(engine: Engine, plan_id: str, now: dt.datetime) -> list[ItemView]:

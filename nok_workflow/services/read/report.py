@@ -39,6 +39,7 @@ from nok_workflow.services.read.party_view import period_label
 from nok_workflow.store.models import NO_ORG, Evidence, Item, Obligation, Party, Plan
 
 ob = Obligation
+ISSUED = "report.issue"  # the audit action saying a quarter's report was issued (services/jobs/quarterly)
 _GONE = ob.state.in_(("waived", "cancelled"))
 
 
