@@ -93,7 +93,9 @@ def test_a_zip_of_documents_becomes_drafts_and_each_refused_file_says_why(engine
     assert "не удалось прочитать как план" in by_name["планы.zip / письмо.txt"].reason
     with Session(engine) as session:
         stored = session.execute(select(PlanDraft.campaign_id, PlanDraft.source_name)).all()
+        plan_ids = sorted(d.content["meta"]["plan_id"] for d in session.execute(select(PlanDraft)).scalars())
     assert sorted(stored) == sorted((campaign, n) for n, o in by_name.items() if o.draft_id)
+    assert plan_ids == ["nok-2024-shkola-1", "nok-2024-shkola-2", "nok-2024-sosh-3"]  # from the files' names
     shown = campaign_view.dashboard(engine, campaign, "uo", MOMENT)
     assert len(shown.drafts) == 3 and shown.rows == []
 
@@ -119,7 +121,7 @@ def test_applied_drafts_join_the_campaign_and_the_dashboard_counts_in_one_query(
         result = drafts.apply(engine, o.draft_id, owner="uo", now=MOMENT)
         assert result.applied
     later = MOMENT + dt.timedelta(days=6)  # 14.10: «до 7 октября» is overdue; drafts last a week
-    for plan_id in ("sosh-1", "sosh-2"):
+    for plan_id in ("nok-2024-sosh-1", "nok-2024-sosh-2"):
         plan_run.steps(engine, plan_id, later)
     statements: list[str] = []
 
@@ -132,13 +134,13 @@ def test_applied_drafts_join_the_campaign_and_the_dashboard_counts_in_one_query(
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert sum(1 for s in statements if "FROM obligation" in s and "GROUP BY" in s) == 1
-    assert [r.plan_id for r in shown.rows] == ["sosh-2", "sosh-1"]  # the late one first
+    assert [r.plan_id for r in shown.rows] == ["nok-2024-sosh-2", "nok-2024-sosh-1"]  # the late one first
     assert [(r.counts.late, r.open, r.counts.done) for r in shown.rows] == [(1, 2, 0), (0, 2, 0)]
     assert [d.source_name for d in shown.drafts] == ["sosh-3.docx"]
     assert campaign_view.dashboard(engine, campaign, "uo", later) is shown  # unchanged store: from memory
     with Session(engine) as session:
-        assert session.get(Plan, "sosh-1").campaign_id == campaign
-    assert campaign_view.campaign_of_plan(engine, "sosh-2") == campaign
+        assert session.get(Plan, "nok-2024-sosh-1").campaign_id == campaign
+    assert campaign_view.campaign_of_plan(engine, "nok-2024-sosh-2") == campaign
 
 
 def test_a_campaign_draft_that_is_a_second_plan_of_an_organisation_is_refused(engine, write_plan):
@@ -148,7 +150,8 @@ def test_a_campaign_draft_that_is_a_second_plan_of_an_organisation_is_refused(en
     campaigns.attach(engine, campaign, owner="uo", plan_id="shortcomings-sosh5-2025", now=NOW)
     # Another plan of the same school, outside the campaign; its new redaction comes as a document
     # into the campaign: the draft carries the plan's organisation over, and is refused.
-    plans.load(engine, _copy(write_plan, "sosh5-extra"), actor=None, now=NOW)
+    # (a campaign's document makes the plan «<campaign>-<file name>»: here that plan's).
+    plans.load(engine, _copy(write_plan, "nok-2024-sosh5-extra"), actor=None, now=NOW)
     [made] = campaign_upload.upload(engine, owner="uo", campaign_id=campaign, now=NOW,
                                     files=[("sosh5-extra.docx", school_plan(5, year=2025))])
     with pytest.raises(InputError) as caught:
@@ -156,6 +159,6 @@ def test_a_campaign_draft_that_is_a_second_plan_of_an_organisation_is_refused(en
     said = str(caught.value)
     assert "документ «sosh5-extra.docx»" in said and "(id shortcomings-sosh5-2025)" in said
     with Session(engine) as session:
-        assert session.get(Plan, "sosh5-extra").campaign_id is None
-        assert session.get(Plan, "sosh5-extra").current_version == 1
+        assert session.get(Plan, "nok-2024-sosh5-extra").campaign_id is None
+        assert session.get(Plan, "nok-2024-sosh5-extra").current_version == 1
         assert session.get(PlanDraft, made.draft_id).state == "open"

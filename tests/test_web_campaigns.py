@@ -5,6 +5,7 @@ dashboard lists both, sorted), screenshots at 375 and 1280 px."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -14,11 +15,13 @@ import pytest
 import uvicorn
 
 from nok_workflow.services.commands import accounts
+from nok_workflow.services.jobs import plan_run
 from tests.support.campaign_documents import school_plan, zip_of
 from tests.support.serve import free_port
 from tests.support.web import MOMENT, PASSWORD, sign_in
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+WALK_NOW = dt.datetime(2024, 11, 8, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200
 
 
@@ -75,7 +78,7 @@ def test_campaign_pages_create_upload_and_refuse(engine, app_of):
     posted = stranger.post("/coordinator/campaigns/nok-2024/upload", data={"csrf": stranger.cookies["nok_csrf"]},
                            files=[("files", ("a.docx", school_plan(1)))])
     assert posted.status_code == 404
-    assert "НОК 2024" not in stranger.get("/coordinator/campaigns").text
+    assert "nok-2024" not in stranger.get("/coordinator/campaigns").text
 
 
 @pytest.mark.slow
@@ -85,14 +88,14 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
     _coordinators(engine)
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    app = app_of(engine, base_url=origin, now="2024-11-08T09:00+05:00")
+    app = app_of(engine, base_url=origin, now=WALK_NOW.isoformat())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
     archive = tmp_path / "планы школ.zip"
-    archive.write_bytes(zip_of({"sosh-1.docx": school_plan(1, 3), "sosh-2.docx": school_plan(2, 5),
+    archive.write_bytes(zip_of({"sosh-1.docx": school_plan(1, 3), "sosh-2.docx": school_plan(2, 2),
                                 "фото.jpg": JPEG}))
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ru-RU")
@@ -118,6 +121,8 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
             page.get_by_role("button", name="Применить…").click()
             page.get_by_role("button", name="Применить", exact=True).click()
             expect(page.get_by_role("status")).to_contain_text("Загружена версия 1")
+        for plan_id in ("nok-2024-sosh-1", "nok-2024-sosh-2"):  # the day's run, as `nok serve` makes it
+            plan_run.steps(engine, plan_id, WALK_NOW)
         SHOTS.mkdir(parents=True, exist_ok=True)
         for width in (1280, 375):
             page.set_viewport_size({"width": width, "height": 900})
@@ -126,8 +131,10 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
             expect(rows).to_have_count(2)
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.screenshot(path=str(SHOTS / f"campaign-dashboard-{width}.png"), full_page=True)
-        first = page.locator("table.campaign-orgs tbody tr").nth(0).inner_text()
-        assert "№ 2" in first, first  # five measures, more overdue: first
+        rows = page.locator("table.campaign-orgs tbody tr")
+        expect(rows.nth(0)).to_contain_text("СОШ № 1")  # two measures overdue: first
+        expect(rows.nth(1)).to_contain_text("СОШ № 2")  # one
+        expect(rows.nth(0).locator("td").nth(2)).to_have_text("2")
         expect(page.locator(".coord-drafts")).to_have_count(0)
         page.close()
     finally:

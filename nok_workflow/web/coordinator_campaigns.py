@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.services.commands import campaign_upload, campaigns
@@ -100,11 +101,12 @@ def rename(request: Request, campaign_id: str, account: Annotated[Account, Depen
 
 @router.post(BASE + "/{campaign_id}/upload", dependencies=[Depends(csrf_protect)])
 async def upload(request: Request, campaign_id: str, account: Annotated[Account, Depends(coordinator)],
-                 files: Annotated[list[UploadFile] | None, File()] = None,
                  year: Annotated[str, Form(max_length=16)] = "") -> Response:
-    """Several documents or a .zip of them → a draft each, or the reason; a page lists them."""
+    """Several documents or a .zip of them → a draft each, or the reason; a page lists them.
+    The files are read from the form itself: a browser sends an empty file input as a field."""
     d = _dashboard(request, account, campaign_id)
-    received = [(f.filename or "", await f.read()) for f in files or []]
+    form = await request.form(max_files=campaign_upload.MAX_DOCUMENTS)
+    received = [(f.filename or "", await f.read()) for f in form.getlist("files") if isinstance(f, UploadFile)]
     c = ctx(request)
     try:
         outcomes = await run_in_threadpool(campaign_upload.upload, c.engine, owner=account.login,

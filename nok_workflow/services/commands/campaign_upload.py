@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from slugify import slugify
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -55,9 +56,10 @@ def upload(engine: Engine, *, owner: str, campaign_id: str, files: list[tuple[st
         raise InputError([Problem("files", 0, 0, f"документов в загрузке {len(documents)}, а можно не больше "
                                                  f"{MAX_DOCUMENTS}: разделите их на несколько загрузок")])
     read: list[tuple[str, dict] | InputError] = []
-    for name, data in documents:
+    ids = _plan_ids(campaign_id, [name for name, _ in documents])
+    for (name, data), plan_id in zip(documents, ids, strict=True):
         try:
-            read.append((name, drafts.read(name, data, year=year)))
+            read.append((name, drafts.read(PurePosixPath(name).name, data, year=year, plan_id=plan_id)))
         except InputError as exc:  # as the single upload says it: what the file is, what to do
             read.append(InputError([Problem(p.file, p.line, p.column, "не удалось прочитать как план: " + p.message)
                                     for p in exc.problems[:1]] + exc.problems[1:]))
@@ -65,6 +67,23 @@ def upload(engine: Engine, *, owner: str, campaign_id: str, files: list[tuple[st
     stored = iter(drafts.store(engine, owner=owner, documents=good, now=now, campaign_id=campaign_id))
     results = [r if isinstance(r, InputError) else next(stored) for r in read]
     return [o if isinstance(o, Outcome) else _outcome(documents[o][0], results[o]) for o in outcomes]
+
+
+def _plan_ids(campaign_id: str, names: list[str]) -> list[str]:
+    """Each document's plan id: the campaign's and the file's name, transliterated («НОК 2024»,
+    «СОШ 5.docx» → nok-2024-sosh-5), unique in the upload. The same file uploaded again gets the
+    same id: its draft is a new redaction of the plan made from it before."""
+    taken: set[str] = set()
+    ids = []
+    for name in names:
+        stem = slugify(PurePosixPath(name).stem, max_length=40, word_boundary=True) or "plan"
+        base = f"{campaign_id[:20].rstrip('-')}-{stem}"
+        plan_id, n = base, 2
+        while plan_id in taken:
+            plan_id, n = f"{base}-{n}", n + 1
+        taken.add(plan_id)
+        ids.append(plan_id)
+    return ids
 
 
 def _outcome(name: str, result: str | InputError) -> Outcome:

@@ -58,8 +58,10 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
     return made
 
 
-def read(name: str, data: bytes, *, year: int | None = None, timezone: str = "Europe/Moscow") -> dict[str, Any]:
-    """What a document says, as a draft's content (no store): InputError if it is not a plan."""
+def read(name: str, data: bytes, *, year: int | None = None, timezone: str = "Europe/Moscow",
+         plan_id: str | None = None) -> dict[str, Any]:
+    """What a document says, as a draft's content (no store): InputError if it is not a plan.
+    The plan's id: `plan_id`, or one from the file's name."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise InputError([Problem(name, 0, 0, f"файл больше {MAX_DOCUMENT_BYTES // 2**20} МБ — это не план")])
     with tempfile.TemporaryDirectory(prefix="nok-draft-") as folder:
@@ -67,7 +69,7 @@ def read(name: str, data: bytes, *, year: int | None = None, timezone: str = "Eu
         path.write_bytes(data)
         raw = read_document(path)
         raw.source = name
-        return understand(raw, name=name, year=year, timezone=timezone, cli=False)
+        return understand(raw, name=name, year=year, timezone=timezone, plan_id=plan_id, cli=False)
 
 
 def store(engine: Engine, *, owner: str, documents: list[tuple[str, dict[str, Any]]], now: dt.datetime,
