@@ -136,6 +136,9 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
         expect(rows.nth(1)).to_contain_text("СОШ № 2")  # one
         expect(rows.nth(0).locator("td").nth(2)).to_have_text("2")
         expect(page.locator(".coord-drafts")).to_have_count(0)
+        page.goto(f"{origin}/")  # the campaign's plans are on its page, not as cards of their own
+        expect(page.locator(".coord-card")).to_have_count(0)
+        expect(page.get_by_role("link", name="НОК 2024")).to_be_visible()
         page.close()
     finally:
         server.should_exit = True

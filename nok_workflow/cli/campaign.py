@@ -44,7 +44,7 @@ def list_campaigns(owner: str = typer.Option(..., "--owner", help="Логин к
     if not found:
         console.print(f"У координатора «{owner}» кампаний нет.", markup=False)
     for c in found:
-        console.print(f"{c.id}\t{c.year}\t{c.title}\tпланов: {c.plans}", markup=False)
+        console.print(f"{c.id} · {c.year} · {c.title} · планов: {c.plans}", markup=False)
 
 
 @app.command("show")

@@ -203,3 +203,10 @@ def owner_of(engine: Engine, campaign_id: str) -> str | None:
     """Who runs the campaign (None: no such campaign) — for the CLI, which acts as the store's operator."""
     with Session(engine) as session:
         return session.execute(select(Campaign.owner).where(Campaign.id == campaign_id)).scalar()
+
+
+def campaign_plans(engine: Engine, owner: str) -> set[str]:
+    """The owner's plans that are in a campaign (the home page lists them under their campaign)."""
+    with Session(engine) as session:
+        return set(session.execute(select(Plan.id).join(Campaign, Campaign.id == Plan.campaign_id)
+                                   .where(Campaign.owner == owner)).scalars())
