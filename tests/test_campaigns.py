@@ -23,7 +23,21 @@ from tests.support.web import MOMENT, PASSWORD
 
 SOSH5 = PLANS / "shortcomings-sosh5-2025.yaml"
 NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256)) * 4
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200
+
+
+def _word_letter() -> bytes:
+    """A Word document that is no plan: an order's text, no table."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Приказ о проведении независимой оценки качества условий образовательной деятельности")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 def _copy(write_plan, plan_id: str, organisation: str | None = None, name: str = "copy.yaml"):
@@ -81,12 +95,15 @@ def test_a_zip_of_documents_becomes_drafts_and_each_refused_file_says_why(engine
     letter = "Уважаемые коллеги!\nПросим направить сведения до пятницы.\n".encode()
     archive = zip_of({"школа-1.docx": school_plan(1), "школа-2.docx": school_plan(2), "фото.jpg": JPEG,
                       "старое/архив.zip": zip_of({"a.docx": school_plan(4)}), "письмо.txt": letter,
-                      "__MACOSX/._школа-1.docx": b"junk"})
+                      "__MACOSX/._школа-1.docx": b"junk", "setup.exe": EXE, "приказ.docx": _word_letter()})
     outcomes = campaign_upload.upload(engine, owner="uo", campaign_id=campaign, now=MOMENT,
                                       files=[("планы.zip", archive), ("sosh-3.docx", school_plan(3))])
     by_name = {o.name: o for o in outcomes}
     assert list(by_name) == ["планы.zip / школа-1.docx", "планы.zip / школа-2.docx", "планы.zip / фото.jpg",
-                             "планы.zip / старое/архив.zip", "планы.zip / письмо.txt", "sosh-3.docx"]
+                             "планы.zip / старое/архив.zip", "планы.zip / письмо.txt", "планы.zip / setup.exe",
+                             "планы.zip / приказ.docx", "sosh-3.docx"]
+    assert "это файл формата EXE" in by_name["планы.zip / setup.exe"].reason
+    assert by_name["планы.zip / приказ.docx"].reason.startswith("не удалось прочитать как план: ")
     assert all(by_name[n].draft_id for n in ("планы.zip / школа-1.docx", "планы.zip / школа-2.docx", "sosh-3.docx"))
     assert "изображение" in by_name["планы.zip / фото.jpg"].reason
     assert "вложенный архив" in by_name["планы.zip / старое/архив.zip"].reason
