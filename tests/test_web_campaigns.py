@@ -71,6 +71,13 @@ def test_campaign_pages_create_upload_and_refuse(engine, app_of):
     no_csrf = c.post("/coordinator/campaigns/nok-2024/upload", files=[("files", ("a.docx", school_plan(1)))])
     assert no_csrf.status_code == 403
 
+    renamed = c.post("/coordinator/campaigns/nok-2024/title", data={"csrf": csrf, "title": "НОК 2024 (школы)"},
+                     follow_redirects=False)
+    assert renamed.status_code == 303
+    assert "<h1 class=\"coord-title\">НОК 2024 (школы)</h1>" in c.get("/coordinator/campaigns/nok-2024").text
+    blank = c.post("/coordinator/campaigns/nok-2024/title", data={"csrf": csrf, "title": " "})
+    assert "Название не изменено: у кампании должно быть название" in blank.text
+
     stranger = sign_in(app_of(engine), login="other")
     unknown = stranger.get("/coordinator/campaigns/nope")
     foreign = stranger.get("/coordinator/campaigns/nok-2024")
@@ -97,6 +104,7 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
     archive = tmp_path / "планы школ.zip"
     archive.write_bytes(zip_of({"sosh-1.docx": school_plan(1, 3), "sosh-2.docx": school_plan(2, 2),
                                 "фото.jpg": JPEG}))
+    SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ru-RU")
         page.set_default_timeout(20_000)
@@ -114,6 +122,7 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
         page.get_by_role("button", name="Загрузить и проверить").click()
         expect(page.get_by_role("status")).to_contain_text("Черновиков: 2 из 3")
         expect(page.locator("tr.upload-refused")).to_contain_text("фото.jpg")
+        page.screenshot(path=str(SHOTS / "campaign-upload-1280.png"), full_page=True)
         for name in ("sosh-2.docx", "sosh-1.docx"):
             page.goto(f"{origin}/coordinator/campaigns/nok-2024")
             page.locator(".coord-drafts li", has_text=name).get_by_role("link").click()

@@ -96,6 +96,8 @@ def rename(request: Request, campaign_id: str, account: Annotated[Account, Depen
         campaigns.rename(c.engine, campaign_id, owner=account.login, title=title, now=c.now())
     except campaign_view.CampaignNotFound:
         raise not_found() from None
+    except InputError as exc:
+        return done(request, f"{BASE}/{campaign_id}", "Название не изменено: " + exc.problems[0].message, "notice")
     return done(request, f"{BASE}/{campaign_id}", "Название кампании изменено.")
 
 
