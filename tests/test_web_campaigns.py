@@ -129,6 +129,7 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
             expect(page).to_have_url(re.compile(r"/drafts/[\w-]+$"))
             page.get_by_role("button", name="Применить…").click()
             page.get_by_role("button", name="Применить", exact=True).click()
+            expect(page).to_have_url(f"{origin}/coordinator/campaigns/nok-2024")  # back where the next one waits
             expect(page.get_by_role("status")).to_contain_text("Загружена версия 1")
         for plan_id in ("nok-2024-sosh-1", "nok-2024-sosh-2"):  # the day's run, as `nok serve` makes it
             plan_run.steps(engine, plan_id, WALK_NOW)
