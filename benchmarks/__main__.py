@@ -24,12 +24,12 @@ from benchmarks.reasons import reason_for
 RUNS = {  # which synthetic sizes each benchmark uses (benchmarks/region.py)
     "full": {"region": "region", "big": "1m", "hundred": "100k", "flow_schools": 3000, "mail_schools": 3000,
              "ical_schools": 147, "report_schools": 6000, "repeats": 3, "import_rows": 200,
-             "directory_orgs": 6000, "rollup_plans": 60},
+             "directory_orgs": 6000, "rollup_plans": 60, "campaign_orgs": 60},
     "small": {"region": "small", "big": "small-x5", "hundred": "small", "flow_schools": 20, "mail_schools": 30,
               "ical_schools": 10, "report_schools": 30, "repeats": 1, "import_rows": 20,
-              "directory_orgs": 60, "rollup_plans": 6},
+              "directory_orgs": 60, "rollup_plans": 6, "campaign_orgs": 3},
 }
-ALL = ("store", "sweep", "flow", "cli", "mail", "ical", "report", "web", "import", "directory", "rollup")
+ALL = ("store", "sweep", "flow", "cli", "mail", "ical", "report", "web", "import", "directory", "rollup", "campaign")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
@@ -117,6 +117,11 @@ def _run(name: str, sizes: dict, work: Path, backends: list[str], postgres_url: 
         from benchmarks import bench_rollup
 
         return bench_rollup.sections(sizes["rollup_plans"], sizes["repeats"], postgres_url, no_postgres, work)
+    if name == "campaign":
+        from benchmarks import bench_campaign
+
+        return bench_campaign.sections(sizes["campaign_orgs"], 50 if sizes["repeats"] > 1 else 4,
+                                       15 if sizes["repeats"] > 1 else 2, postgres_url, no_postgres)
     raise NotImplementedError(name)
 
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 REASONS: dict[tuple[str, str], str] = {
     ("Directory, SQLite", "directory page with"): (
         "the run shared 2 cores with three other builds (load average 5–7): the median is 34 ms and the tail is the neighbours' pauses; the same 60 requests on a quieter moment of the same machine give p50 18 ms, p95 75 ms (pages) and 23 / 75 ms (searches). A request is four indexed queries (session, a page of 50 by the (owner, name, id) index, the count, «без адреса») and a render."),
+    ("Campaign", "latency p50"): (
+        "the campaign's page costs what one plan's dashboard costs: the baseline beside it is that, under the same "
+        "clients in the same run, and misses alike. Both are a change-stamp lookup and a cached render (~3 ms a "
+        "request one after another); the 50 clients are httpx in Python (wrk is not installed) on the same 2 cores, "
+        "which ran under a load average of 5–6 from other builds."),
     ("Import: a", "PDF →"): (
         "the floor is pdfminer (under pdfplumber) turning each page's content stream into characters: "
         "bare pdfplumber on the same pages (the baseline) takes as long, and in a profile our reflow and row "

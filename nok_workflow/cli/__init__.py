@@ -15,6 +15,7 @@ import sys
 import typer
 
 from nok_workflow.cli import api_tokens
+from nok_workflow.cli import campaign as campaign_cmd
 from nok_workflow.cli import deadline as deadline_cmd
 from nok_workflow.cli import directory as directory_cmd
 from nok_workflow.cli import evidence as evidence_cmd
@@ -58,6 +59,7 @@ app.add_typer(api_tokens.app, name="token")
 app.add_typer(users_cmd.app, name="user")
 app.add_typer(directory_cmd.app, name="directory")
 app.add_typer(feeds_cmd.app, name="feed")
+app.add_typer(campaign_cmd.app, name="campaign")
 app.command("ical")(feeds_cmd.ical)
 app.command("report")(report_cmd.report)
 

@@ -12,11 +12,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from nok_workflow.services.commands import accounts
 from nok_workflow.services.commands.audit import audit_parts, events
+from nok_workflow.services.read.campaigns import campaign_plans
+from nok_workflow.services.read.campaigns import campaigns as campaign_list
 from nok_workflow.services.read.dashboard import cached, dashboard, plan_cards, plan_party_names
 from nok_workflow.store.models import Account
 from nok_workflow.services.read.drafts import open_drafts
 from nok_workflow.web import (
     coordinator_calendar,
+    coordinator_campaigns,
     coordinator_directory,
     coordinator_drafts,
     coordinator_edit,
@@ -47,8 +50,12 @@ def home(request: Request) -> Response:
     if not accounts.any_account(c.engine):
         return first_run(request)
     account = coordinator(request)
-    cards = plan_cards(c.engine, accounts.coordinated_plans(c.engine, account.login), c.now())
-    return page(request, "coord_home.html", cards=cards, drafts=open_drafts(c.engine, account.login, c.now()))
+    # A campaign's plans are on its own page (sixty schools' cards would bury the rest).
+    grouped = campaign_plans(c.engine, account.login)
+    cards = plan_cards(c.engine, [p for p in accounts.coordinated_plans(c.engine, account.login)
+                                  if p not in grouped], c.now())
+    return page(request, "coord_home.html", cards=cards, drafts=open_drafts(c.engine, account.login, c.now()),
+                campaigns=campaign_list(c.engine, account.login))
 
 
 @router.get("/plans/{plan_id}")
@@ -107,3 +114,4 @@ router.include_router(coordinator_report.router)
 router.include_router(coordinator_plan_file.router)
 router.include_router(coordinator_directory.router)
 router.include_router(coordinator_publication.router)
+router.include_router(coordinator_campaigns.router)

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from nok_workflow.problems import InputError
 from nok_workflow.services.commands import draft_organisation, drafts
 from nok_workflow.services.read import drafts as review
+from nok_workflow.services.read.campaigns import campaign_of_plan
 from nok_workflow.store.models import Account
 from nok_workflow.web.auth import coordinator, ctx
 from nok_workflow.web.coordinator_common import done, page
@@ -135,4 +136,7 @@ def apply(request: Request, draft_id: str, account: Annotated[Account, Depends(c
     if not result.applied:
         return done(request, f"/plans/{plan_id}", f"План «{plan_id}» не изменился: изменений нет.", "notice")
     said = c.run_plan(plan_id)
-    return done(request, f"/plans/{plan_id}", f"Загружена версия {result.version} плана «{plan_id}». {said}")
+    # A campaign's draft: back to the campaign, where the next draft waits.
+    campaign = campaign_of_plan(c.engine, plan_id)
+    back = f"/coordinator/campaigns/{campaign}" if campaign else f"/plans/{plan_id}"
+    return done(request, back, f"Загружена версия {result.version} плана «{plan_id}». {said}")

@@ -19,17 +19,12 @@ from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session
 
 from nok_workflow.importer.build import DirectoryFile, read_document
-from nok_workflow.importer.draft import (
-    Directory,
-    carry_over,
-    resolve_owners,
-    understand,
-)
+from nok_workflow.importer.draft import Directory, carry_over, resolve_owners, understand
 from nok_workflow.importer.form457_draft import settle_plan_id
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services.commands import plans
+from nok_workflow.services.commands import campaigns, plans
 from nok_workflow.services.read.directory import as_plan_lists
 from nok_workflow.services.read.drafts import (
     DAYS_KEPT,
@@ -55,8 +50,19 @@ class Preview:
 
 
 def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.datetime,
-           year: int | None = None, timezone: str = "Europe/Moscow") -> str:
-    """Read the document into a new draft of `owner`; the file is gone once read."""
+           year: int | None = None, timezone: str = "Europe/Moscow", campaign_id: str | None = None) -> str:
+    """Read the document into a new draft of `owner` (in the campaign, if given); the file is gone once read."""
+    made = store(engine, owner=owner, documents=[(name, read(name, data, year=year, timezone=timezone))],
+                 now=now, campaign_id=campaign_id)[0]
+    if isinstance(made, InputError):
+        raise made
+    return made
+
+
+def read(name: str, data: bytes, *, year: int | None = None, timezone: str = "Europe/Moscow",
+         plan_id: str | None = None) -> dict[str, Any]:
+    """What a document says, as a draft's content (no store): InputError if it is not a plan.
+    The plan's id: `plan_id`, or one from the file's name."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise InputError([Problem(name, 0, 0, f"файл больше {MAX_DOCUMENT_BYTES // 2**20} МБ — это не план")])
     with tempfile.TemporaryDirectory(prefix="nok-draft-") as folder:
@@ -64,40 +70,60 @@ def create(engine: Engine, *, owner: str, name: str, data: bytes, now: dt.dateti
         path.write_bytes(data)
         raw = read_document(path)
         raw.source = name
-        content = understand(raw, name=name, year=year, timezone=timezone, cli=False)
+        return understand(raw, name=name, year=year, timezone=timezone, plan_id=plan_id, cli=False)
+
+
+def store(engine: Engine, *, owner: str, documents: list[tuple[str, dict[str, Any]]], now: dt.datetime,
+          campaign_id: str | None = None) -> list[str | InputError]:
+    """Documents read (`read`) as drafts of `owner`, written together: per document its draft id,
+    or why it cannot be one (the plan of that id is another's). The owner's plans are read once."""
+    made: list[str | InputError] = []
+    drafts = []
     with Session(engine) as session:
-        lists = as_plan_lists(session, owner)
-        settle_plan_id(content, Directory(**lists))  # a №457 form's id names its organisation's entry
-        plan_id = content["meta"]["plan_id"]
-        existing = session.get(Plan, plan_id)
-        if existing is not None and existing.coordinator != owner:
-            raise InputError([Problem(name, 0, 0, f"план «{plan_id}» (id взят из имени файла) уже ведёт другой "
-                                                  f"координатор, «{existing.coordinator}»: переименуйте файл "
-                                                  "документа и загрузите его ещё раз")])
-        if existing is not None:
-            content["meta"]["timezone"] = existing.timezone
         ids = list(session.execute(select(Plan.id).where(Plan.coordinator == owner).order_by(Plan.id)).scalars())
-        plans_data = {pid: _current(session, pid) for pid in sorted(ids, key=lambda i: i != plan_id)}
-        # The plans' own entries first, then the coordinator's directory (its list of schools).
-        content["known"] = _directory([*plans_data.values(), lists])
-        content["known"]["standalone"] = lists["standalone"]  # the organisation a №457 form's plan is for
-        if isinstance(plans_data.get(plan_id), dict):  # an amendment keeps what the document does not say
-            content["carry"] = carry_over(plans_data[plan_id])
+        plans_data = {pid: _current(session, pid) for pid in ids}
+        lists = {pid: _lists(data) for pid, data in plans_data.items()}
+        directory_lists = as_plan_lists(session, owner)
+        own_lists = _lists(directory_lists)
         account = session.get(Account, owner)
-        owner_name = account.name if account is not None else owner
-        owner_email = account.email if account is not None else None
-    # The coordinator is an entry of the plan too (escalations reach them): with their address.
-    content["coordinator"] = {"id": owner, "name": owner_name, **({"email": owner_email} if owner_email else {})}
-    if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
-        content["known"]["directory"].insert(0, dict(content["coordinator"]))
-    draft_id = secrets.token_urlsafe(18)
+        for name, content in documents:
+            settle_plan_id(content, Directory(**directory_lists))  # a №457 form's id names its organisation
+            plan_id = content["meta"]["plan_id"]
+            existing = session.get(Plan, plan_id)
+            if existing is not None and existing.coordinator != owner:
+                made.append(InputError([Problem(name, 0, 0, f"план «{plan_id}» (id взят из имени файла) уже ведёт "
+                                                            f"другой координатор, «{existing.coordinator}»: "
+                                                            "переименуйте файл документа и загрузите его ещё раз")]))
+                continue
+            if existing is not None:
+                content["meta"]["timezone"] = existing.timezone
+            # The plans' own entries first (the plan amended first), then the coordinator's directory.
+            content["known"] = _directory([lists.get(plan_id), *(v for k, v in lists.items() if k != plan_id),
+                                           own_lists])
+            content["known"]["standalone"] = directory_lists["standalone"]  # a №457 form's organisation
+            if isinstance(plans_data.get(plan_id), dict):  # an amendment keeps what the document does not say
+                content["carry"] = carry_over(plans_data[plan_id])
+            _coordinator_entry(content, owner, account)
+            draft_id = secrets.token_urlsafe(18)
+            drafts.append(PlanDraft(id=draft_id, owner=owner, created_at=now,
+                                    expires_at=now + dt.timedelta(days=DAYS_KEPT), source_name=name, content=content,
+                                    base_version=existing.current_version if existing is not None else 0,
+                                    campaign_id=campaign_id))
+            made.append(draft_id)
     with write_session(engine) as session:
         # Expired drafts go when a new one comes: what was read from a document lasts a week.
         session.execute(delete(PlanDraft).where(PlanDraft.state == "open", PlanDraft.expires_at < now))
-        session.add(PlanDraft(id=draft_id, owner=owner, created_at=now, expires_at=now + dt.timedelta(days=DAYS_KEPT),
-                              source_name=name, content=content,
-                              base_version=existing.current_version if existing is not None else 0))
-    return draft_id
+        session.add_all(drafts)
+    return made
+
+
+def _coordinator_entry(content: dict[str, Any], owner: str, account: Account | None) -> None:
+    # The coordinator is an entry of the plan too (escalations reach them): with their address.
+    owner_name = account.name if account is not None else owner
+    owner_email = account.email if account is not None else None
+    content["coordinator"] = {"id": owner, "name": owner_name, **({"email": owner_email} if owner_email else {})}
+    if not any(e["id"] == owner for e in content["known"]["directory"]):  # the coordinator may own items
+        content["known"]["directory"].insert(0, dict(content["coordinator"]))
 
 
 def _current(session: Session, plan_id: str) -> Any:
@@ -115,14 +141,20 @@ def _directory(plans_data: Iterable[Any]) -> dict[str, list[dict]]:
     with groups, organisations and aliases; an id keeps its first entry."""
     found: dict[str, dict[str, dict]] = {"directory": {}, "groups": {}, "organisations": {}}
     for data in plans_data:
-        try:
-            lists = DirectoryFile.model_validate(data)
-        except ValueError:
+        lists = data if isinstance(data, DirectoryFile) or data is None else _lists(data)
+        if lists is None:
             continue
         for kind in found:
             for entry in getattr(lists, kind):
                 found[kind].setdefault(entry.id, entry.model_dump(exclude_defaults=True))
     return {kind: list(entries.values()) for kind, entries in found.items()}
+
+
+def _lists(data: Any) -> DirectoryFile | None:
+    try:
+        return DirectoryFile.model_validate(data)
+    except ValueError:
+        return None
 
 
 def edit_row(engine: Engine, draft_id: str, *, owner: str, now: dt.datetime, row: str,
@@ -256,10 +288,23 @@ def apply(engine: Engine, draft_id: str, *, owner: str, now: dt.datetime, base: 
     expected = draft.base_version if base is None else base
     if current != expected:
         raise VersionChanged(plan_id, current, expected)
+    if draft.campaign_id is not None:
+        _one_per_organisation(engine, draft, result.plan)
     loaded = plans.load(engine, Path(draft.source_name), actor=owner, now=now, read=(result.plan, result.text))
     with write_session(engine) as session:
         moved = session.execute(update(PlanDraft).where(PlanDraft.id == draft_id, PlanDraft.state == "open").values(
             state="applied", plan_id=plan_id, applied_version=loaded.version)).rowcount
+        if draft.campaign_id is not None:
+            session.execute(update(Plan).where(Plan.id == plan_id).values(campaign_id=draft.campaign_id))
     if moved != 1:  # applied by another request meanwhile: its load was the same file
         raise DraftApplied(plan_id, loaded.version)
     return loaded
+
+
+def _one_per_organisation(engine: Engine, draft: PlanDraft, loaded: LoadedPlan) -> None:
+    """A campaign's draft must not be a second plan of its organisation and year (nothing written)."""
+    plan = loaded.plan
+    with Session(engine) as session:
+        campaigns.check_one_per_organisation(
+            session, draft.campaign_id, plan_id=plan.id, organisation=plan.organisation,
+            year=campaigns.plan_year(plan.period.end), what=f"документ «{draft.source_name}» (план «{plan.title}»)")
