@@ -16,10 +16,10 @@ from nok_workflow.clock import plan_day
 from nok_workflow.reports.model import previous_quarter, report_period
 from nok_workflow.services.read.compiled_plans import current_plan
 from nok_workflow.services.read.dashboard import Counts
+from nok_workflow.services.read.report import ISSUED
 from nok_workflow.store.fresh import remembered
 from nok_workflow.store.models import AuditEvent, Campaign, Obligation, Party, Plan, PlanDraft
 
-ISSUED = "report.issue"  # services/jobs/quarterly.ISSUED (a job: read models may not import it)
 STAMP_TTL = 1.0
 
 
