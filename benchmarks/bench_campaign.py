@@ -3,7 +3,7 @@ drafts, and the campaign's dashboard under concurrent load.
 
 Part of `python -m benchmarks` (the `campaign` benchmark).
 
-A zip of `orgs` Word plans (10 measures each) goes through the page a coordinator uses
+A zip of `orgs` plans in the official №457 form, Word (10 measures each) goes through the page a coordinator uses
 (POST /coordinator/campaigns/{id}/upload, the web app in its own process as `nok serve` runs
 it) until its result page lists every draft; the drafts are applied (the plans load) and swept;
 then the campaign's dashboard is loaded by a fixed number of keep-alive clients for a fixed time,
@@ -32,23 +32,21 @@ MEASURES = 10
 MONTHS = ("октября", "ноября", "декабря")
 
 
-def document(n: int, measures: int = MEASURES) -> bytes:
-    """A school's Word plan: `measures` rows with deadlines in October–December 2025."""
-    import docx
+def school(n: int) -> str:
+    return f"МБОУ «СОШ № {n}»"
 
-    made = docx.Document()
-    made.add_paragraph(f"План мероприятий по устранению недостатков, выявленных в ходе независимой оценки качества "
-                       f"условий осуществления образовательной деятельности, МБОУ СОШ № {n} на 2025 год")
-    table = made.add_table(rows=0, cols=5)
-    rows = [("№ п/п", "Наименование мероприятия", "Срок исполнения", "Ответственные", "Результат")]
-    rows += [(str(m), f"Мероприятие {m} школы № {n}", f"до {m + 4} {MONTHS[m % 3]} 2025 г.",
-              f"Директор МБОУ СОШ № {n}", "Ссылка на страницу сайта") for m in range(1, measures + 1)]
-    for values in rows:
-        for cell, value in zip(table.add_row().cells, values, strict=True):
-            cell.text = value
-    out = io.BytesIO()
-    made.save(out)
-    return out.getvalue()
+
+def document(n: int, measures: int = MEASURES) -> bytes:
+    """A school's plan in the official №457 form (.docx, the two-level header, merged cells):
+    `measures` rows over the five criteria, deadlines in October–December 2025."""
+    from tests.support.form457_documents import PEOPLE, form457_docx
+
+    rows = [{"criterion": m % 5 + 1, "shortcoming": f"Недостаток {m % 5 + 1} школы № {n}",
+             "title": f"Мероприятие {m + 1} школы № {n}", "deadline": f"до {m + 4} {MONTHS[m % 3]} 2025 г.",
+             "owners": [PEOPLE[1 + m % 2]["name"]]} for m in range(measures)]
+    rows.sort(key=lambda r: r["criterion"])
+    with tempfile.TemporaryDirectory(prefix="nok-bench-form-") as folder:
+        return form457_docx(Path(folder) / "plan.docx", org=school(n), people=PEOPLE, measures=rows).read_bytes()
 
 
 def archive(orgs: int) -> bytes:
@@ -65,15 +63,17 @@ def _sign_in(c: httpx.Client) -> None:
     assert r.status_code == 303, (r.status_code, r.text[:300])
 
 
-def _prepare(url: str) -> None:
+def _prepare(url: str, orgs: int) -> None:
     from nok_workflow import clock
-    from nok_workflow.services.commands import accounts, campaigns
+    from nok_workflow.services.commands import accounts, campaigns, directory
     from nok_workflow.store.db import connect
 
     engine = connect(url)
     now = clock.parse_now(NOW)
     accounts.add(engine, login="uo", name="Управление образования", email=None, password=PASSWORD, now=now)
     campaigns.create(engine, owner="uo", title="НОК 2025", year=2025, now=now)
+    for n in range(1, orgs + 1):  # the coordinator's list of schools, loaded before the campaign
+        directory.add(engine, "uo", directory.EntryFields(name=school(n)), by="uo", now=now, entry_id=f"sosh-{n}")
     engine.dispose()
 
 
@@ -112,7 +112,7 @@ def sections(orgs: int, clients: int, seconds: int, postgres_url: str, no_postgr
         stores.append(("PostgreSQL", pg[1], pg[0]))
     try:
         for backend, url, _ in stores:
-            _prepare(url)
+            _prepare(url, orgs)
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             server = subprocess.Popen([sys.executable, "-c", SERVER, str(workdir), url, str(port), NOW],
@@ -148,7 +148,7 @@ def sections(orgs: int, clients: int, seconds: int, postgres_url: str, no_postgr
                 server.terminate()
                 server.wait(10)
             s = Section(f"Campaign, {backend}: a zip of {orgs} organisations' plans, and the campaign's dashboard",
-                        f"A zip of {orgs} Word plans ({orgs * MEASURES} measures, {len(packed) / 1024:,.0f} KB) "
+                        f"A zip of {orgs} plans in the №457 form, Word ({orgs * MEASURES} measures, {len(packed) / 1024:,.0f} KB) "
                         "posted to the campaign's upload page (the web app in its own process, as `nok serve` runs "
                         f"it); the drafts applied and swept; the dashboard under {clients} keep-alive clients for "
                         f"{seconds} s from {tool} on the same machine.")
