@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from nok_workflow.services.commands import accounts
+from nok_workflow.services.commands import accounts, directory
 from nok_workflow.services.jobs import plan_run
-from tests.support.campaign_documents import school_plan, zip_of
+from tests.support.campaign_documents import school_form, school_name, school_plan, zip_of
 from tests.support.serve import free_port
 from tests.support.web import MOMENT, PASSWORD, sign_in
 
@@ -102,7 +102,9 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
     while not server.started:
         time.sleep(0.05)
     archive = tmp_path / "планы школ.zip"
-    archive.write_bytes(zip_of({"sosh-1.docx": school_plan(1, 3), "sosh-2.docx": school_plan(2, 2),
+    for n in (1, 2):  # the coordinator's list of schools, loaded before the campaign
+        directory.add(engine, "uo", directory.EntryFields(name=school_name(n)), by="uo", now=MOMENT, entry_id=f"sosh-{n}")
+    archive.write_bytes(zip_of({"sosh-1.docx": school_form(1, 3), "sosh-2.xlsx": school_form(2, 2, excel=True),
                                 "фото.jpg": JPEG}))
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -123,7 +125,7 @@ def test_a_coordinator_runs_a_campaign_in_chromium(engine, app_of, browser, tmp_
         expect(page.get_by_role("status")).to_contain_text("Черновиков: 2 из 3")
         expect(page.locator("tr.upload-refused")).to_contain_text("фото.jpg")
         page.screenshot(path=str(SHOTS / "campaign-upload-1280.png"), full_page=True)
-        for name in ("sosh-2.docx", "sosh-1.docx"):
+        for name in ("sosh-2.xlsx", "sosh-1.docx"):
             page.goto(f"{origin}/coordinator/campaigns/nok-2024")
             page.locator(".coord-drafts li", has_text=name).get_by_role("link").click()
             expect(page).to_have_url(re.compile(r"/drafts/[\w-]+$"))
