@@ -179,3 +179,40 @@ def test_a_campaign_draft_that_is_a_second_plan_of_an_organisation_is_refused(en
         assert session.get(Plan, "nok-2024-sosh5-extra").campaign_id is None
         assert session.get(Plan, "nok-2024-sosh5-extra").current_version == 1
         assert session.get(PlanDraft, made.draft_id).state == "open"
+
+
+def test_two_plans_of_one_school_applied_at_the_same_moment_one_joins(engine):
+    """The check runs in the load's own transaction, the campaign's row locked first: of two
+    drafts of one school applied at once, exactly one plan is written."""
+    import threading
+
+    from nok_workflow.services.commands import directory
+    from tests.support.campaign_documents import school_form, school_name
+
+    accounts.add(engine, login="uo", name="Управление образования", email=None, password=PASSWORD, now=MOMENT)
+    directory.add(engine, "uo", directory.EntryFields(name=school_name(1)), by="uo", now=MOMENT, entry_id="sosh-1")
+    campaign = campaigns.create(engine, owner="uo", title="НОК 2024", year=2024, now=MOMENT)
+    made = campaign_upload.upload(engine, owner="uo", campaign_id=campaign, now=MOMENT,
+                                  files=[("a.docx", school_form(1)), ("b.docx", school_form(1, excel=False))])
+    start = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def apply(draft_id: str) -> None:
+        start.wait()
+        try:
+            outcomes[draft_id] = drafts.apply(engine, draft_id, owner="uo", now=MOMENT).loaded.plan.id
+        except InputError as exc:
+            outcomes[draft_id] = exc
+
+    threads = [threading.Thread(target=apply, args=(m.draft_id,)) for m in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    applied = [v for v in outcomes.values() if isinstance(v, str)]
+    refused = [v for v in outcomes.values() if isinstance(v, InputError)]
+    assert len(applied) == 1 and len(refused) == 1, outcomes
+    assert "второй план той же организации и года" in str(refused[0])
+    with Session(engine) as session:
+        assert list(session.execute(select(Plan.id).where(Plan.organisation_id == "sosh-1")).scalars()) == applied
+        assert session.get(Plan, applied[0]).campaign_id == campaign

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from slugify import slugify
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from nok_workflow.problems import InputError, Problem
@@ -80,6 +80,24 @@ def check_one_per_organisation(session: Session, campaign_id: str, *, plan_id: s
                                                   f"год — «{other_title}» (id {other_id}); {what} — второй план "
                                                   "той же организации и года, он не добавлен. Исправьте план, "
                                                   "который уже есть, или уберите лишний документ")])
+
+
+def join_in(session: Session, plan_id: str, campaign: tuple[str, str], organisation: str | None,
+            period_end: dt.date) -> None:
+    """Inside the transaction that loads the plan: the campaign's row locked first, so that two
+    plans of one organisation applied at the same moment cannot both pass the check."""
+    campaign_id, what = campaign
+    session.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update()).first()
+    check_one_per_organisation(session, campaign_id, plan_id=plan_id, organisation=organisation,
+                               year=plan_year(period_end), what=what)
+    session.flush()  # the plan's row exists by now (a new plan is added before its version)
+    session.execute(update(Plan).where(Plan.id == plan_id).values(campaign_id=campaign_id))
+
+
+def join(engine: Engine, plan_id: str, campaign: tuple[str, str], organisation: str | None,
+         period_end: dt.date) -> None:
+    with write_session(engine) as session:
+        join_in(session, plan_id, campaign, organisation, period_end)
 
 
 def attach(engine: Engine, campaign_id: str, *, owner: str, plan_id: str, now: dt.datetime) -> None:

@@ -24,7 +24,7 @@ from nok_workflow.importer.form457_draft import settle_plan_id
 from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services.commands import campaigns, plans
+from nok_workflow.services.commands import plans
 from nok_workflow.services.read.directory import as_plan_lists
 from nok_workflow.services.read.drafts import (
     DAYS_KEPT,
@@ -288,23 +288,15 @@ def apply(engine: Engine, draft_id: str, *, owner: str, now: dt.datetime, base: 
     expected = draft.base_version if base is None else base
     if current != expected:
         raise VersionChanged(plan_id, current, expected)
-    if draft.campaign_id is not None:
-        _one_per_organisation(engine, draft, result.plan)
-    loaded = plans.load(engine, Path(draft.source_name), actor=owner, now=now, read=(result.plan, result.text))
+    # A campaign's draft joins it in the load's own transaction, unless it is a second plan of its
+    # organisation and year there (then nothing is written).
+    campaign = None if draft.campaign_id is None else (
+        draft.campaign_id, f"документ «{draft.source_name}» (план «{result.plan.plan.title}»)")
+    loaded = plans.load(engine, Path(draft.source_name), actor=owner, now=now, read=(result.plan, result.text),
+                        campaign=campaign)
     with write_session(engine) as session:
         moved = session.execute(update(PlanDraft).where(PlanDraft.id == draft_id, PlanDraft.state == "open").values(
             state="applied", plan_id=plan_id, applied_version=loaded.version)).rowcount
-        if draft.campaign_id is not None:
-            session.execute(update(Plan).where(Plan.id == plan_id).values(campaign_id=draft.campaign_id))
     if moved != 1:  # applied by another request meanwhile: its load was the same file
         raise DraftApplied(plan_id, loaded.version)
     return loaded
-
-
-def _one_per_organisation(engine: Engine, draft: PlanDraft, loaded: LoadedPlan) -> None:
-    """A campaign's draft must not be a second plan of its organisation and year (nothing written)."""
-    plan = loaded.plan
-    with Session(engine) as session:
-        campaigns.check_one_per_organisation(
-            session, draft.campaign_id, plan_id=plan.id, organisation=plan.organisation,
-            year=campaigns.plan_year(plan.period.end), what=f"документ «{draft.source_name}» (план «{plan.title}»)")

@@ -28,7 +28,7 @@ from nok_workflow.plan import source
 from nok_workflow.plan.validate import LoadedPlan, validate_document
 from nok_workflow.policy import resolve
 from nok_workflow.problems import InputError, Problem
-from nok_workflow.services.commands import audit, progress
+from nok_workflow.services.commands import audit, campaigns, progress
 from nok_workflow.services.read.obligations import policy_json
 from nok_workflow.services.delivery.outbox import queue
 from nok_workflow.services.commands.directory_links import link_plan
@@ -220,21 +220,27 @@ def compute_diff(engine: Engine, loaded: LoadedPlan, text: str) -> PlanDiff:
 
 
 def load(engine: Engine, path: Path, *, actor: str | None, now: dt.datetime,
-         dry_run: bool = False, read: tuple[LoadedPlan, str] | None = None) -> LoadResult:
+         dry_run: bool = False, read: tuple[LoadedPlan, str] | None = None,
+         campaign: tuple[str, str] | None = None) -> LoadResult:
     """Validate, diff and (unless ``dry_run``) apply a plan file in one transaction.
-    ``read``: the file as `read_plan_file` gave it, when the caller checked it already."""
+    ``read``: the file as `read_plan_file` gave it, when the caller checked it already.
+    ``campaign``: (campaign id, what the plan is called in a refusal) — the plan joins that
+    campaign in the same transaction, unless it would be a second plan of its organisation there."""
     loaded, text = read or read_plan_file(path)  # an invalid file changes nothing
     with source.paused_gc():  # hundreds of thousands of rows, none of them in a cycle
         diff = compute_diff(engine, loaded, text)
-        if dry_run or diff.empty:
+        if dry_run or (diff.empty and campaign is None):
             return LoadResult(diff, diff.base_version, False, loaded)
-        version = _apply(engine, loaded, text, str(path), diff, actor or loaded.plan.coordinator, now)
+        if diff.empty:  # the same text again, only joining the campaign
+            campaigns.join(engine, loaded.plan.id, campaign, loaded.plan.organisation, loaded.plan.period.end)
+            return LoadResult(diff, diff.base_version, False, loaded)
+        version = _apply(engine, loaded, text, str(path), diff, actor or loaded.plan.coordinator, now, campaign)
     analyze_if_stale(engine, diff.obligations_added + diff.obligations_rescheduled)
     return LoadResult(diff, version, True, loaded)
 
 
 def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanDiff, actor: str,
-           now: dt.datetime) -> int:
+           now: dt.datetime, campaign: tuple[str, str] | None = None) -> int:
     plan = loaded.plan
     version = diff.base_version + 1
     policy = policy_json(resolve(plan))
@@ -259,6 +265,8 @@ def _apply(engine: Engine, loaded: LoadedPlan, text: str, file: str, diff: PlanD
                 ).rowcount
                 if moved != 1:
                     raise _conflict(file, plan.id)
+            if campaign is not None:
+                campaigns.join_in(session, plan.id, campaign, plan.organisation, plan.period.end)
             session.add(PlanVersion(plan_id=plan.id, version=version, sha256=diff.sha256,
                                     source_file=file, source_text=text, loaded_at=now,
                                     loaded_by=actor, summary=diff.summary()))
