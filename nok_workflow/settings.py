@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,13 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0
     smtp_connections: int = 4
     mail_from: str = "nok-workflow <nok@localhost>"
+    # Messengers: a bot's token turns its channel on. Tokens are secrets: never logged, shown,
+    # put in an error message or copied into a Prefect deployment.
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    max_token: SecretStr | None = None
+    max_api_url: str = "https://platform-api.max.ru"
+    chat_rate: float = 30.0  # messages a second to one messenger's API, at most
     base_url: str = "http://127.0.0.1:8470"
     # Web app
     link_grace_days: int = 90  # upload links work until the plan's period ends plus this

@@ -118,6 +118,8 @@ class Outcome:
     permanent: bool  # a failure not worth retrying (5xx, a bad address)
     response: str  # the server's answer, or why it failed
     reached: bool = True  # False: no answer at all (connection refused, timeout) — the server, not the message
+    retry_after: float | None = None  # seconds the server asked to wait (a messenger's 429)
+    blocked: bool = False  # the person blocked the bot (a messenger's 403): the channel is gone
 
     @classmethod
     def ok(cls, response: str) -> Outcome:

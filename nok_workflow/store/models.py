@@ -91,6 +91,7 @@ class Party(SQLModel, table=True):
     # The coordinator's directory entry the address comes from (services/commands/directory.py):
     # set when the plan's own entry has no address; `email` then is that entry's.
     email_from: str | None = Field(default=None, max_length=64)
+    mail_off: bool = False  # reminders only in the linked messengers, not by e-mail (while one is linked)
 
 
 class DirectoryEntry(SQLModel, table=True):
@@ -276,15 +277,62 @@ class Outbox(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class ChatLink(SQLModel, table=True):
+    """A messenger chat linked to a party of a plan: its digests and escalations go there too.
+    Unlinked rows stay (with why), so the page can say «бот заблокирован»."""
+
+    __tablename__ = "chat_link"
+    __table_args__ = (Index("ix_chat_link_party", "plan_id", "party_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(max_length=64)
+    party_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)  # telegram | max
+    chat_id: str = Field(max_length=64)
+    linked_at: dt.datetime
+    unlinked_at: dt.datetime | None = None
+    unlink_reason: str | None = Field(default=None, max_length=16)  # page | stop | blocked
+
+
+class ChatStart(SQLModel, table=True):
+    """A one-time start token of a deep link (`/start <token>`): only its SHA-256 is kept."""
+
+    __tablename__ = "chat_start"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    plan_id: str = Field(max_length=64)
+    party_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+
+
+class BotState(SQLModel, table=True):
+    """One row per messenger: where its long polling stands and who polls (a lease, so that of
+    several processes one polls), and the bot's name from getMe / me."""
+
+    __tablename__ = "bot_state"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    offset: str | None = Field(default=None, max_length=64)  # Telegram update_id + 1, MAX marker
+    poller: str | None = Field(default=None, max_length=64)
+    lease_until: dt.datetime | None = None
+    username: str | None = Field(default=None, max_length=64)
+    updated_at: dt.datetime
+
+
 class Mail(SQLModel, table=True):
-    """One email: a person's digest of the day. Unique per address and day, so nobody gets
-    more than one a day; its outbox rows say what it lists."""
+    """One message of a person's day: a digest by e-mail, or in a linked messenger chat. Unique
+    per address and day, so no channel gets more than one a day; its outbox rows say what it
+    lists. A messenger's address is «<channel>:<chat id>», so addresses never collide."""
 
     __tablename__ = "mail"
     __table_args__ = (UniqueConstraint("address", "day"), Index("ix_mail_ready", "status", "next_attempt_at"))
 
     id: int | None = Field(default=None, primary_key=True)
-    address: str = Field(max_length=320)
+    channel: str = Field(default="email", max_length=16)  # email | telegram | max
+    address: str = Field(max_length=320)  # an e-mail address, or «telegram:<chat id>» / «max:<chat id>»
     name: str
     day: dt.date
     status: str = Field(default="pending", max_length=16)  # pending | sending | retry | sent | failed
