@@ -84,18 +84,23 @@ def link(engine: Engine, channel: str, chat_id: str, token: str, *, now: dt.date
     expired, forged or other channel's token links nothing and gets the same polite refusal."""
     with write_session(engine) as session:
         row = session.get(ChatStart, digest(token)) if token else None
-        if row is None or row.channel != channel or row.used_at is not None or _aware(row.expires_at) <= now:
+        if row is None or row.channel != channel:
             return Handled(REFUSED)
         plan = session.get(Plan, row.plan_id)
         party = session.get(Party, (row.plan_id, row.party_id))
-        if plan is None or party is None or not party.active:
-            return Handled(REFUSED)
-        row.used_at = now
-        session.add(row)
         live = session.execute(select(ChatLink).where(
             ChatLink.plan_id == row.plan_id, ChatLink.party_id == row.party_id, ChatLink.channel == channel,
             ChatLink.chat_id == chat_id, ChatLink.unlinked_at.is_(None))).scalar()
-        if live is None:
+        if row.used_at is not None and live is not None:
+            # The same /start handled again (the poller crashed before storing its offset): this
+            # chat is linked to that party — the same answer, nothing linked twice.
+            return Handled(LINKED.format(plan=plan.title, party=party.name))
+        if row.used_at is not None or _aware(row.expires_at) <= now or plan is None or party is None \
+                or not party.active:
+            return Handled(REFUSED)
+        row.used_at = now
+        session.add(row)
+        if live is None:  # else: linked already from this chat (with an earlier token)
             session.add(ChatLink(plan_id=row.plan_id, party_id=row.party_id, channel=channel, chat_id=chat_id,
                                  linked_at=now))
             audit.record(session, actor=row.party_id, action="chat.link", plan_id=row.plan_id, at=now,
