@@ -220,7 +220,7 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
     token = upload_token(KEY, "orenburg-raion-2024", "sovet")
     values = {"plan_id": "orenburg-raion-2024", "party_id": "sovet", "token": token, "evidence_id": "1",
               "feed_id": "1", "draft_id": "d", "row": "r1", "key": "I.1", "entry_id": "sovet",
-              "campaign_id": "nok-2024"}
+              "campaign_id": "nok-2024", "channel": "telegram"}
     c = client(app)
     c.get("/login")
     c.post("/login", data={"login": "uo", "password": "correct horse battery", "csrf": c.cookies.get("nok_csrf")})
@@ -237,6 +237,8 @@ def test_every_form_a_browser_can_post_demands_the_csrf_token(engine, app_of):
     assert {"/directory/email", "/directory/import", "/directory/import/apply", "/directory/merge",
             "/directory/entry/{entry_id}", "/directory/add"} <= set(checked)
     assert {"/coordinator/plans/{plan_id}/public", "/coordinator/campaigns/{campaign_id}/public"} <= set(checked)
+    assert {"/u/{plan_id}/{party_id}/{token}/chat/{channel}", "/u/{plan_id}/{party_id}/{token}/chat/{channel}/off",
+            "/u/{plan_id}/{party_id}/{token}/chats/mail"} <= set(checked)
     with engine.connect() as conn:
         from sqlalchemy import text
 
