@@ -20,7 +20,10 @@ WORKERS = 4  # messages sent at once to one API (parts of one message go one aft
 
 
 class Bot(Protocol):
-    async def send(self, chat_id: str, text: str, button: tuple[str, str] | None = None) -> Outcome: ...
+    async def send(self, chat_id: str, text: str, button: tuple[str, str] | None = None, *,
+                   format: str | None = None) -> Outcome: ...
+
+    async def aclose(self) -> None: ...
 
 
 class TokenBucket:
@@ -54,8 +57,9 @@ class TokenBucket:
 
 
 class ChatNotifier:
-    def __init__(self, bot: Bot, rate: float, secrets: tuple[str, ...] = (), workers: int = WORKERS) -> None:
-        self.bot, self.bucket, self.workers = bot, TokenBucket(rate), max(1, workers)
+    def __init__(self, bot: Bot, rate: float, format: str, secrets: tuple[str, ...] = (),
+                 workers: int = WORKERS) -> None:
+        self.bot, self.rate, self.format, self.workers = bot, rate, format, max(1, workers)
         self.secrets = tuple(s for s in secrets if s)
 
     def scrub(self, outcome: Outcome) -> Outcome:
@@ -69,8 +73,12 @@ class ChatNotifier:
         for index in range(len(messages)):
             queue.put_nowait(index)
         stop = asyncio.Event()
-        await asyncio.gather(*[self._worker(queue, messages, record, stop)
-                               for _ in range(min(self.workers, len(messages)))])
+        self.bucket = TokenBucket(self.rate)  # of this event loop (a dispatch runs one per batch)
+        try:
+            await asyncio.gather(*[self._worker(queue, messages, record, stop)
+                                   for _ in range(min(self.workers, len(messages)))])
+        finally:
+            await self.bot.aclose()  # its connections belong to this event loop
 
     async def _worker(self, queue: asyncio.Queue[int], messages: list[Message], record: Record,
                       stop: asyncio.Event) -> None:
@@ -87,7 +95,8 @@ class ChatNotifier:
         for k in range(min(message.parts_done, len(parts) - 1), len(parts)):
             last = k == len(parts) - 1
             await self.bucket.acquire()
-            outcome = self.scrub(await self.bot.send(chat_id, parts[k], message.button if last else None))
+            outcome = self.scrub(await self.bot.send(chat_id, parts[k], message.button if last else None,
+                                                      format=self.format))
             if outcome.retry_after:
                 self.bucket.pause(outcome.retry_after)
             if not outcome.delivered or last:

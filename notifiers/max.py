@@ -12,4 +12,4 @@ def from_settings(settings) -> ChatNotifier | None:  # noqa: ANN001 - nok_workfl
     from notifiers.bots import MaxBot
 
     token = settings.max_token.get_secret_value()
-    return ChatNotifier(MaxBot(token, settings.max_api_url), settings.chat_rate, (token,))
+    return ChatNotifier(MaxBot(token, settings.max_api_url), settings.chat_rate, "markdown", (token,))

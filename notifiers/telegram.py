@@ -12,4 +12,4 @@ def from_settings(settings) -> ChatNotifier | None:  # noqa: ANN001 - nok_workfl
     from notifiers.bots import TelegramBot
 
     token = settings.telegram_token.get_secret_value()
-    return ChatNotifier(TelegramBot(token, settings.telegram_api_url), settings.chat_rate, (token,))
+    return ChatNotifier(TelegramBot(token, settings.telegram_api_url), settings.chat_rate, "html", (token,))
