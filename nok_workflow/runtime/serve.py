@@ -248,6 +248,11 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
         # Digests go out shortly after the plans' runs at their hour; failed sends are retried.
         runtime.scheduler.add_job(runtime.dispatch, "interval", minutes=10, id="dispatch")
         runtime.scheduler.start()
+        from nok_workflow.runtime.bot_polling import BotPolling
+
+        bots = BotPolling.start(settings, engine, now)  # the messengers' bots: /start and /stop
+        for poller in bots.pollers:
+            announce(f"Бот {poller.label}: опрос запущен ({poller.config.api_url})")
         # A wildcard address is no address to open: this machine reaches it on loopback.
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
         info_path = settings.home / "serve.json"
@@ -270,6 +275,7 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, now: str 
             uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
         finally:
             announce("Остановка: ждём завершения текущего запуска…")
+            bots.stop()
             runtime.plans.close()
             runtime.scheduler.shutdown(wait=True)  # a retry waiting for its delay is dropped
             local_api.stop()

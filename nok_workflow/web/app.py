@@ -24,6 +24,7 @@ from nok_workflow.web import (
     coordinator,
     coordinator_campaign_report,
     executor,
+    executor_chats,
     first_run,
     public,
     signin,
@@ -110,6 +111,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.include_router(signin.router)
     app.include_router(first_run.router)
     app.include_router(executor.router)
+    app.include_router(executor_chats.router)
     app.include_router(calendar.router)
     app.include_router(public.router)
     app.include_router(coordinator.router)

@@ -16,8 +16,9 @@ from fastapi.responses import RedirectResponse, Response
 from nok_workflow.evidence_files import StreamSource, printable
 from nok_workflow.problems import InputError
 from nok_workflow.services.commands import evidence, feeds
-from nok_workflow.services.read import links
+from nok_workflow.services.read import chat_links, links
 from nok_workflow.services.read import party_view
+from nok_workflow.settings import Settings
 from nok_workflow.store.models import Party, Plan
 from nok_workflow.web.auth import ctx
 from nok_workflow.web.pages import evidence_attachment, not_found, render
@@ -54,12 +55,21 @@ def _base(plan_id: str, party_id: str, token: str) -> str:
     return "/u/" + "/".join(quote(part, safe="") for part in (plan_id, party_id, token))
 
 
+def configured_chats(settings: Settings) -> tuple[str, ...]:
+    """The messengers whose bot token is set, in the page's order (the tokens stay here)."""
+    tokens = (("telegram", settings.telegram_token), ("max", settings.max_token))
+    return tuple(channel for channel, token in tokens if token is not None and token.get_secret_value().strip())
+
+
 def _page(request: Request, plan: Plan, party: Party, today: dt.date, token: str, status: int = 200,
           **extra: object) -> Response:
     c = ctx(request)
     view = party_view.load(c.engine, plan, party, today, c.settings.link_grace_days)
+    chats = chat_links.for_party(c.engine, plan_id=plan.id, party_id=party.id,
+                                 configured=configured_chats(c.settings))
     return render(request, "executor.html", status=status, view=view, base=_base(plan.id, party.id, token),
-                  accept=ACCEPT, max_size=party_view.short_size(c.settings.evidence_max_bytes), **extra)
+                  accept=ACCEPT, max_size=party_view.short_size(c.settings.evidence_max_bytes), chats=chats,
+                  **extra)
 
 
 @router.get("/u/{plan_id}/{party_id}/{token}")

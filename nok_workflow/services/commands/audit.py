@@ -39,7 +39,14 @@ ACTIONS = {"plan.load": "план загружен", "plan.amend": "план и�
            "plan.publish": "открыта страница хода выполнения для всех",
            "plan.unpublish": "закрыта страница хода выполнения",
            "campaign.publish": "открыта страница хода выполнения кампании для всех",
-           "campaign.unpublish": "закрыта страница хода выполнения кампании"}
+           "campaign.unpublish": "закрыта страница хода выполнения кампании",
+           "chat.link": "подключён чат мессенджера", "chat.unlink": "отключён чат мессенджера",
+           "party.mail_off": "напоминания только в мессенджере, без почты",
+           "party.mail_on": "напоминания снова и по почте"}
+
+
+_CHATS = {"telegram": "Telegram", "max": "MAX"}
+_UNLINKED = {"stop": "командой /stop в чате", "page": "на личной странице", "blocked": "бот заблокирован в чате"}
 
 
 def audit_parts(e: dict) -> tuple[str, str, list[str]]:
@@ -55,7 +62,11 @@ def audit_parts(e: dict) -> tuple[str, str, list[str]]:
         parts.append(f"документ №{d['evidence']}")
     if d.get("transitions"):
         parts.append(", ".join(f"{_transition(t)}: {n}" for t, n in sorted(d["transitions"].items())))
-    if d.get("reason"):
+    if e["action"].startswith("chat."):
+        parts.append(f"{_CHATS.get(d.get('channel'), d.get('channel'))}, исполнитель {d.get('party')}")
+        if d.get("reason"):
+            parts.append(_UNLINKED.get(d["reason"], d["reason"]))
+    elif d.get("reason"):
         parts.append(f"причина: {d['reason']}")
     what = ACTIONS.get(e["action"], e["action"])
     who = "проход по плану" if e["actor"] == "sweep" else e["actor"]
