@@ -165,7 +165,8 @@ def test_403_unlinks_the_chat_blocked_with_an_audit_event_and_a_clear_reason(eng
     with Session(engine) as session:
         link = session.execute(select(ChatLink).where(ChatLink.chat_id == TG_CHAT)).scalar_one()
         assert link.unlink_reason == "blocked" and link.unlinked_at is not None
-        assert session.execute(select(AuditEvent).where(AuditEvent.action == "chat_blocked")).first()
+        (event,) = session.execute(select(AuditEvent).where(AuditEvent.action == "chat.unlink")).scalars()
+        assert event.details == {"party": SOVET, "channel": "telegram", "chat": TG_CHAT, "reason": "blocked"}
     # the next days: nothing more is tried there
     run_day(engine, settings, "2024-10-08")
     assert len(tg.requests_to("sendMessage")) == 1

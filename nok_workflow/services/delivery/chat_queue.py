@@ -85,9 +85,11 @@ def unlink_blocked(conn: Connection, mail_address: str, now: dt.datetime) -> Non
         return
     conn.execute(update(ChatLink).where(ChatLink.id.in_([link.id for link in links]))
                  .values(unlinked_at=now, unlink_reason=UNLINKED))
+    # The same event as commands/chat_links.blocked writes, in the transaction that records the 403.
     conn.execute(insert(AuditEvent), [
-        {"at": now, "actor": "system", "action": "chat_blocked", "plan_id": link.plan_id,
-         "details": {"party": link.party_id, "channel": channel}} for link in links])
+        {"at": now, "actor": mail_address, "action": "chat.unlink", "plan_id": link.plan_id,
+         "details": {"party": link.party_id, "channel": channel, "chat": chat_id, "reason": UNLINKED}}
+        for link in links])
 
 
 def blocked_reason(channel: str) -> str:
