@@ -78,7 +78,8 @@ def sections(n: int, repeats: int) -> list[Section]:
 
     section = Section("Messengers: digests to a bot API (issue 25)",
                       f"{n} one-part digests with a button to the local Telegram stub, {WORKERS} at once; "
-                      "best of the runs")
+                      "best of the runs. Both rates are bounded by the stub (uvicorn in a thread of this "
+                      "process): the ratio is the figure")
     with telegram_stub() as tg:
         asyncio.run(_raw(tg.api_url, tg.token, min(n, 50), WORKERS))  # warm-up
         raw = min(asyncio.run(_raw(tg.api_url, tg.token, n, WORKERS)) for _ in range(repeats))
