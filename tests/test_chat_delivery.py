@@ -224,3 +224,33 @@ def test_a_channel_without_a_token_keeps_its_messages_waiting(engine, smtp, stub
     (mail,) = [m for m in mails(engine) if m.channel == "telegram"]
     assert (mail.status, mail.attempts) == ("pending", 0)
     assert not tg.requests and [m.chat_id for m in mx.sent] == [MAX_CHAT]
+
+
+def test_a_black_hole_api_opens_the_breaker_after_timeouts_and_loses_nothing(engine, smtp, stubs, tmp_path):
+    """The API takes the connection and never answers: the sends time out (1 s here), the
+    Telegram breaker opens, nothing is spent or lost; the next run delivers."""
+    from notifiers.bots import TelegramBot
+    from notifiers.chat import ChatNotifier
+
+    _, port = smtp
+    tg, mx = stubs
+    settings = setup(engine, tmp_path, port, tg, mx)
+    with Session(engine) as session:
+        for n, party in enumerate(("uo", OPERATOR)):
+            session.add(ChatLink(plan_id=ORENBURG, party_id=party, channel="telegram", chat_id=f"90{n}",
+                                 linked_at=at("2024-09-16")))
+        session.commit()
+    tg.fail("sendMessage", "hang", times=3)
+    plan_run.steps(engine, ORENBURG, at("2024-09-17"))
+    quick = ChatNotifier(TelegramBot(tg.token, tg.api_url, timeout=1), 0, "html", (tg.token,))
+    report = dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings, at("2024-09-17"),
+                                       chats={"telegram": quick})
+    assert report.problem and "API Telegram не отвечает: 3 попытки подряд без ответа" in report.problem
+    assert TELEGRAM_TOKEN not in report.problem
+    tg_mails = [m for m in mails(engine) if m.channel == "telegram"]
+    assert len(tg_mails) == 3 and all(m.status == "retry" and m.attempts == 0 for m in tg_mails)
+    assert not tg.sent
+    quick = ChatNotifier(TelegramBot(tg.token, tg.api_url, timeout=5), 0, "html", (tg.token,))
+    dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings,
+                              at("2024-09-17") + dt.timedelta(minutes=2), chats={"telegram": quick})
+    assert sorted(m.chat_id for m in tg.sent) == sorted([TG_CHAT, "900", "901"])
