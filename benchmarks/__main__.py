@@ -24,12 +24,12 @@ from benchmarks.reasons import reason_for
 RUNS = {  # which synthetic sizes each benchmark uses (benchmarks/region.py)
     "full": {"region": "region", "big": "1m", "hundred": "100k", "flow_schools": 3000, "mail_schools": 3000,
              "ical_schools": 147, "report_schools": 6000, "repeats": 3, "import_rows": 200,
-             "directory_orgs": 6000, "rollup_plans": 60, "campaign_orgs": 60},
+             "directory_orgs": 6000, "rollup_plans": 60, "campaign_orgs": 60, "chat_messages": 1000},
     "small": {"region": "small", "big": "small-x5", "hundred": "small", "flow_schools": 20, "mail_schools": 30,
               "ical_schools": 10, "report_schools": 30, "repeats": 1, "import_rows": 20,
-              "directory_orgs": 60, "rollup_plans": 6, "campaign_orgs": 3},
+              "directory_orgs": 60, "rollup_plans": 6, "campaign_orgs": 3, "chat_messages": 60},
 }
-ALL = ("store", "sweep", "flow", "cli", "mail", "ical", "report", "web", "import", "directory", "rollup", "campaign")
+ALL = ("store", "sweep", "flow", "cli", "mail", "ical", "report", "web", "import", "directory", "rollup", "campaign", "chat")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
@@ -122,6 +122,10 @@ def _run(name: str, sizes: dict, work: Path, backends: list[str], postgres_url: 
 
         return bench_campaign.sections(sizes["campaign_orgs"], 50 if sizes["repeats"] > 1 else 4,
                                        15 if sizes["repeats"] > 1 else 2, postgres_url, no_postgres)
+    if name == "chat":
+        from benchmarks import bench_chat
+
+        return bench_chat.sections(sizes["chat_messages"], sizes["repeats"])
     raise NotImplementedError(name)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from notifiers.base import Attachment, Message, Notifier, Outcome, Record
 
-__all__ = ["Attachment", "Message", "Notifier", "Outcome", "Record", "from_settings"]
+__all__ = ["Attachment", "Message", "Notifier", "Outcome", "Record", "chats_from_settings", "from_settings"]
 
 
 def from_settings(settings) -> Notifier:  # noqa: ANN001 - nok_workflow.settings.Settings
@@ -20,3 +20,12 @@ def from_settings(settings) -> Notifier:  # noqa: ANN001 - nok_workflow.settings
 
         return RoutingNotifier(EmailNotifier.from_settings(settings), files)
     return files
+
+
+def chats_from_settings(settings) -> dict[str, Notifier]:  # noqa: ANN001
+    """The messenger notifiers whose token is set, by channel ("telegram", "max")."""
+    from notifiers import max as max_chat
+    from notifiers import telegram
+
+    found = {"telegram": telegram.from_settings(settings), "max": max_chat.from_settings(settings)}
+    return {channel: notifier for channel, notifier in found.items() if notifier is not None}

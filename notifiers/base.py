@@ -31,6 +31,11 @@ class Message:
     html: str
     message_id: str  # stable per mail: a resend after a crash can be recognised
     attachments: tuple[Attachment, ...] = field(default=())
+    # A messenger's message: its parts, sent in order, the (label, url) button under the last,
+    # and how many parts went out before (a resend after a crash starts after them).
+    parts: tuple[str, ...] = field(default=())
+    button: tuple[str, str] | None = None
+    parts_done: int = 0
     # (sender, bytes) written ahead, e.g. by the process that rendered it; not part of what it says
     encoded: tuple[str, bytes] | None = field(default=None, compare=False, repr=False)
 
@@ -120,6 +125,7 @@ class Outcome:
     reached: bool = True  # False: no answer at all (connection refused, timeout) — the server, not the message
     retry_after: float | None = None  # seconds the server asked to wait (a messenger's 429)
     blocked: bool = False  # the person blocked the bot (a messenger's 403): the channel is gone
+    parts_done: int | None = None  # a messenger's message of parts: so many are delivered (progress, more to come)
 
     @classmethod
     def ok(cls, response: str) -> Outcome:

@@ -9,6 +9,7 @@ from nok_workflow.cli import context
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.cli.output import MAIL_STATES, MESSAGE_KINDS, ROW_STATES, console, err_console, print_json
 
+CHANNELS = {"email": "почта", "telegram": "Telegram", "max": "MAX"}
 app = typer.Typer(help="Письма: очередь, доставка, повтор.", no_args_is_help=True)
 
 
@@ -34,9 +35,9 @@ def list_command(
     if json_out:
         print_json(rows)
     else:
-        table = Table("№", "Кому", "День", "Пунктов", "Состояние", "Попыток", "Ответ сервера / ошибка")
+        table = Table("№", "Канал", "Кому", "День", "Пунктов", "Состояние", "Попыток", "Ответ сервера / ошибка")
         for r in rows:
-            table.add_row(str(r["id"]), r["address"], r["day"], str(r["items"]), MAIL_STATES[r["status"]],
+            table.add_row(str(r["id"]), CHANNELS.get(r["channel"], r["channel"]), r["address"], r["day"], str(r["items"]), MAIL_STATES[r["status"]],
                           str(r["attempts"]),
                           r["error"] or r["response"] or "")
         console.print(table)

@@ -49,6 +49,14 @@ def status(
 
     for problem in problems(context.engine()):
         console.print(f"{problem.message} (с {problem.since:%Y-%m-%d %H:%M} UTC)", style="red", markup=False)
+    from nok_workflow.services.read.chat_health import channel_lines
+
+    settings = context.settings()
+    tokens = {"telegram": settings.telegram_token is not None, "max": settings.max_token is not None}
+    shown = {p.message for p in problems(context.engine())}
+    for bad, line in channel_lines(context.engine(), tokens):
+        if line.split(" (с ")[0] not in shown:  # a silent API is among the problems above already
+            console.print(line, style="red" if bad else None, markup=False)
     for plan_id, problem, since in run_problems(context.engine(), plan):
         console.print(f"План {plan_id}: {problem} (с {since:%Y-%m-%d %H:%M} UTC)", style="red", markup=False)
     failed = undeliverable(context.engine())

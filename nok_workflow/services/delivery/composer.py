@@ -73,7 +73,8 @@ def _child_compose(ids: list[int]) -> Composed:
     errors: list[str] = []
     messages, broken = compose(engine, ids, settings, key, now, errors)
     # Encoded here too, off the sending process's core (for the SMTP sender; files use their own).
-    return [(mail_id, m.encode_ahead(settings.mail_from)) for mail_id, m in messages], broken, errors
+    return [(mail_id, m if m.parts else m.encode_ahead(settings.mail_from)) for mail_id, m in messages], \
+        broken, errors
 
 
 class Composer:

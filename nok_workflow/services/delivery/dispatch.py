@@ -9,9 +9,14 @@
 3. deliver: each server answer is written down before that connection sends again (answers
    that arrive together share one transaction). A crash therefore re-sends at most one
    message per connection — never loses one — and the copy has the same Message-ID.
-4. A circuit breaker: after a few answers in a row that never came (refused connections,
-   timeouts) the run stops, the mails not tried go back to the queue without spending an
-   attempt, and «SMTP-сервер не отвечает» is recorded for `nok status` and `nok outbox list`.
+4. A circuit breaker per channel: after a few answers in a row that never came (refused
+   connections, timeouts) that channel stops for this run, its mails not tried go back to the
+   queue without spending an attempt, and «SMTP-сервер не отвечает» (or «API Telegram не
+   отвечает») is recorded for `nok status` and `nok outbox list`; the other channels go on.
+
+Messenger mails (Telegram, MAX: chat_queue.py) go the same way, each channel through its own
+notifier; a channel without a token is not claimed (its mails wait). A message of several
+parts records each part before the next goes (chat_queue.save_progress).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from nok_workflow.services.delivery import chat_queue
 from nok_workflow.services.delivery.composer import Composed, Composer
 from nok_workflow.services.delivery.mail_queue import (
     BATCH,
@@ -38,15 +44,17 @@ from nok_workflow.services.delivery.mail_queue import (
 )
 from nok_workflow.services.read import health
 from nok_workflow.settings import Settings
+from nok_workflow.store.db import write_connection
 from nok_workflow.text import plural
 from nok_workflow.tokens import secret
-from notifiers import Message, Notifier, Outcome
+from notifiers import Message, Notifier, Outcome, chats_from_settings
 from notifiers.routing import kept_local
 
 RENEW_SECONDS = 20.0  # how often a live dispatcher renews its lease while sending
 PARALLEL_FROM = 3 * BATCH  # mails ready: from this many, a child process renders the next batch
 FIRST_BATCH = 16
 BREAKER = 3  # answers in a row that never came: the server is down, stop this run
+HEALTH = {"email": "smtp", "telegram": "telegram", "max": "max"}  # ServiceHealth rows by channel
 
 
 @dataclass
@@ -108,9 +116,9 @@ class _Batch:
     connection waits for the commit holding its answer before it sends again.
     """
 
-    def __init__(self, engine: Engine, token: str, ids: list[int], clock: RunClock, breaker: Breaker,
+    def __init__(self, engine: Engine, token: str, ids: list[int], clock: RunClock, breakers: dict[str, Breaker],
                  report: DispatchReport) -> None:
-        self.engine, self.token, self.clock, self.breaker, self.report = engine, token, clock, breaker, report
+        self.engine, self.token, self.clock, self.breakers, self.report = engine, token, clock, breakers, report
         self.open = set(ids)  # claimed and not yet recorded
         self._pending: list[tuple[int, Outcome, str | None]] = []
         self._next: asyncio.Future[None] | None = None  # the write that will carry `_pending`
@@ -164,35 +172,63 @@ class _Batch:
             if self.ahead is not None:
                 await loop.run_in_executor(self._writer, renew, self.engine, *self.ahead, self.clock())
 
-    async def send(self, notifier: Notifier, messages: list[tuple[int, Message]]) -> None:
-        async def on_outcome(index: int, outcome: Outcome) -> bool:
-            mail_id, message = messages[index]
-            self.breaker.observe(outcome)  # before the write: connections answering meanwhile see it
-            if not outcome.delivered:
-                self.report.errors.append(f"{message.to_address}: {outcome.response}")
-            await self._record((mail_id, outcome, message.subject))
-            return not self.breaker.tripped
+    def _progress(self, mail_id: int, done: int, response: str) -> None:
+        with write_connection(self.engine) as conn:
+            chat_queue.save_progress(conn, mail_id, self.token, done, response)
 
+    async def send(self, notifiers: dict[str, Notifier], messages: list[tuple[int, Message]]) -> None:
+        """Each channel's messages through its notifier, the channels at once."""
+        def on_outcome(channel: str, mine: list[tuple[int, Message]]):  # noqa: ANN202
+            breaker = self.breakers[channel]
+
+            async def record_one(index: int, outcome: Outcome) -> bool:
+                mail_id, message = mine[index]
+                breaker.observe(outcome)  # before the write: connections answering meanwhile see it
+                if outcome.parts_done is not None:  # a part of a messenger's message went out
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._writer, self._progress, mail_id, outcome.parts_done, outcome.response)
+                    return not breaker.tripped
+                if not outcome.delivered:
+                    self.report.errors.append(f"{message.to_address}: {outcome.response}")
+                await self._record((mail_id, outcome, message.subject))
+                return not breaker.tripped
+            return record_one
+
+        by_channel: dict[str, list[tuple[int, Message]]] = {}
+        for mail_id, message in messages:
+            by_channel.setdefault(chat_queue.channel_of(message.to_address), []).append((mail_id, message))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="nok-record")
         lease = asyncio.create_task(self._keep_lease())
         try:
-            await notifier.deliver([m for _, m in messages], on_outcome)
+            await asyncio.gather(*[notifiers[channel].deliver([m for _, m in mine], on_outcome(channel, mine))
+                                   for channel, mine in by_channel.items() if channel in notifiers])
         finally:
             lease.cancel()
             self._writer.shutdown(wait=True)  # a write still under way ends before the batch does
 
 
-def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.datetime) -> DispatchReport:
+def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.datetime,
+             chats: dict[str, Notifier] | None = None) -> DispatchReport:
+    """`notifier` sends e-mail; `chats` the messengers by channel (by default those whose
+    token is set): a channel without one is not claimed, its mails wait."""
     report = DispatchReport()
     report.assembled = assemble(engine, now, settings.mail_from, report)
     key = secret(settings.home)
-    clock, breaker = RunClock(now), Breaker()
-    tried = False
+    notifiers = {"email": notifier, **(chats_from_settings(settings) if chats is None else chats)}
+    clock = RunClock(now)
+    breakers = {channel: Breaker() for channel in notifiers}
+    tried: set[str] = set()
+
+    def channels() -> tuple[str, ...]:
+        return tuple(c for c in notifiers if not breakers[c].tripped)
     parallel = ready_count(engine, now) >= PARALLEL_FROM
     composer = Composer(engine, settings, key, now, parallel)
 
     def claimed(limit: int = BATCH) -> tuple[str, list[int], Future[Composed]] | None:
-        token, ids = claim(engine, clock(), limit, settings.mail_from)
+        open_channels = channels()
+        if not open_channels:
+            return None
+        token, ids = claim(engine, clock(), limit, settings.mail_from, open_channels)
         return (token, ids, composer.submit(ids)) if ids else None
 
     upcoming = None
@@ -203,7 +239,7 @@ def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.dat
             (token, ids, job), upcoming = upcoming, None
             messages, broken, errors = job.result()
             report.errors += errors
-            batch = _Batch(engine, token, ids, clock, breaker, report)
+            batch = _Batch(engine, token, ids, clock, breakers, report)
             if broken:
                 batch.write(broken)
             if composer.parallel:
@@ -212,12 +248,14 @@ def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.dat
                     messages = [(mail_id, m) for mail_id, m in messages if mail_id in kept]
                 upcoming = claimed()  # the next batch is written while this one is sent
                 batch.ahead = (upcoming[0], upcoming[1]) if upcoming else None
+            # a channel gone silent meanwhile: its mails go back to the queue untried
+            messages = [(i, m) for i, m in messages if not breakers[chat_queue.channel_of(m.to_address)].tripped]
             if messages:
                 # The server's health is what it answered: mail kept in files (the demo's) says nothing.
-                tried = tried or any(not kept_local(m.to_address) for _, m in messages)
-                asyncio.run(batch.send(notifier, messages))
+                tried.update(chat_queue.channel_of(m.to_address) for _, m in messages if not kept_local(m.to_address))
+                asyncio.run(batch.send(notifiers, messages))
             release(engine, token, sorted(batch.open))
-            if breaker.tripped:
+            if not channels():
                 break
             if not composer.parallel:
                 upcoming = claimed()
@@ -225,12 +263,20 @@ def dispatch(engine: Engine, notifier: Notifier, settings: Settings, now: dt.dat
         if upcoming is not None:  # claimed ahead but not sent (the server went silent, an error)
             release(engine, upcoming[0], upcoming[1])
         composer.close()
-    if breaker.tripped:
-        waiting = waiting_count(engine)
-        report.problem = (f"SMTP-сервер не отвечает ({settings.smtp_host}:{settings.smtp_port}): "
-                          f"{plural(breaker.silent, 'попытка', 'попытки', 'попыток')} подряд без ответа "
-                          f"({breaker.last}); рассылка остановлена, в очереди ждут "
-                          f"{plural(waiting, 'письмо', 'письма', 'писем')} — попыток они не потратили")
-    if tried:
-        health.save(engine, "smtp", report.problem, clock())
+    problems = {channel: _silent(engine, settings, channel, breaker)
+                for channel, breaker in breakers.items() if breaker.tripped}
+    report.problem = "; ".join(problems.values()) or None
+    for channel in tried:
+        health.save(engine, HEALTH[channel], problems.get(channel), clock())
     return report
+
+
+def _silent(engine: Engine, settings: Settings, channel: str, breaker: Breaker) -> str:
+    waiting = waiting_count(engine, channel)
+    tries = f"{plural(breaker.silent, 'попытка', 'попытки', 'попыток')} подряд без ответа ({breaker.last})"
+    if channel == "email":
+        return (f"SMTP-сервер не отвечает ({settings.smtp_host}:{settings.smtp_port}): {tries}; рассылка "
+                f"остановлена, в очереди ждут {plural(waiting, 'письмо', 'письма', 'писем')} — попыток они не потратили")
+    return (f"API {chat_queue.NAMES[channel]} не отвечает: {tries}; отправка в {chat_queue.NAMES[channel]} "
+            f"остановлена, в очереди ждут {plural(waiting, 'сообщение', 'сообщения', 'сообщений')} — "
+            "попыток они не потратили")

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, text,
 from sqlmodel import Session
 
 from nok_workflow.clock import plan_time
+from nok_workflow.services.delivery import chat_queue
 from nok_workflow.services.delivery.letters import new_message_id
 from nok_workflow.store.db import write_connection, write_session
 from nok_workflow.store.models import Mail, Outbox, Party, Plan
@@ -45,7 +46,9 @@ def assemble(engine: Engine, now: dt.datetime, mail_from: str = "", report: Disp
             # on SQLite the write lock already makes them take turns.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ASSEMBLY_LOCK})
         waiting = (Outbox.status == "queued") & Outbox.mail_id.is_(None)
-        rows = conn.execute(select(Outbox.id, Outbox.day, Party.email, Party.name, Plan.timezone, Plan.reminder_hour)
+        rows = conn.execute(select(Outbox.id, Outbox.key, Outbox.plan_id, Outbox.obligation_id, Outbox.kind,
+                                   Outbox.step, Outbox.recipient, Outbox.day, Outbox.details, Party.email,
+                                   Party.name, Party.mail_off, Plan.timezone, Plan.reminder_hour)
                             .join(Party, (Party.plan_id == Outbox.plan_id) & (Party.id == Outbox.recipient))
                             .join(Plan, Plan.id == Outbox.plan_id)
                             .where(waiting).order_by(Outbox.id)).all()
@@ -55,58 +58,89 @@ def assemble(engine: Engine, now: dt.datetime, mail_from: str = "", report: Disp
                         select(Outbox.id, Outbox.recipient)
                         .outerjoin(Party, (Party.plan_id == Outbox.plan_id) & (Party.id == Outbox.recipient))
                         .where(waiting, Party.id.is_(None)))]
+        links = chat_queue.active_links(conn, {(row.plan_id, row.recipient) for row in rows
+                                               if "chat" not in row.details})
+        linked = chat_queue.still_linked(conn, {row.details["chat"] for row in rows if "chat" in row.details})
         wanted: dict[tuple[str, dt.date], str] = {}
         placed: list[tuple[int, tuple[str, dt.date]]] = []
+        copies: list[tuple[dict, tuple[str, dt.date]]] = []  # a row's copy for each linked chat
+        moved: list[dict] = []  # rows of «only in messengers» going to their first chat instead
         local_now: dict[str, dt.datetime] = {}
-        for row_id, day, email, name, timezone, hour in rows:
-            if not email:
-                failures.append({"b_id": row_id, "why": f"у «{name}» нет адреса электронной почты"})
+        for row in rows:
+            chat = row.details.get("chat")
+            chats = links.get((row.plan_id, row.recipient), []) if chat is None else []
+            by_mail = chat is None and bool(row.email) and not (row.mail_off and chats)
+            if chat is not None and chat not in linked:
+                failures.append({"b_id": row.id, "why": f"чат {chat_queue.NAMES[chat_queue.channel_of(chat)]} "
+                                                        "отключён до отправки"})
                 continue
-            local = local_now.get(timezone)
+            if chat is None and not by_mail and not chats:
+                failures.append({"b_id": row.id, "why": f"у «{row.name}» нет адреса электронной почты"})
+                continue
+            local = local_now.get(row.timezone)
             if local is None:
-                local = local_now[timezone] = plan_time(now, timezone)  # its .date() is the plan's day
-            if day >= local.date() and local.hour < hour:
+                local = local_now[row.timezone] = plan_time(now, row.timezone)  # its .date() is the plan's day
+            if row.day >= local.date() and local.hour < row.reminder_hour:
                 # Before the plan's hour: wait for the day's run, so it is one digest.
                 if report is not None:
-                    at = local.replace(hour=hour, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+                    at = local.replace(hour=row.reminder_hour, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
                     report.held += 1
                     report.held_until = min(report.held_until or at, at)
                 continue
-            key = (email.strip().lower(), max(day, local.date()))
-            wanted.setdefault(key, name)
-            placed.append((row_id, key))
+            day = max(row.day, local.date())
+            if chat is None and not by_mail:  # only in messengers: this row is the first chat's
+                chat, chats = chats[0], chats[1:]
+                moved.append({"b_id": row.id, "details": {**row.details, "chat": chat}})
+            for other in chats:
+                copies.append((chat_queue.copy_of(row, other, now), (other, day)))
+                wanted.setdefault((other, day), row.name)
+            key = (chat if chat is not None else row.email.strip().lower(), day)
+            wanted.setdefault(key, row.name)
+            placed.append((row.id, key))
+        if moved:
+            conn.execute(update(Outbox).where(Outbox.id == bindparam("b_id"))
+                         .values(details=bindparam("details")), moved)
+        copied = chat_queue.copy_rows(conn, [c for c, _ in copies])
+        placed += [(copied[c["key"]], key) for c, key in copies if c["key"] in copied]
         if failures:
             conn.execute(update(Outbox).where(Outbox.id == bindparam("b_id"))
                          .values(status="failed", last_error=bindparam("why")), failures)
         if not wanted:
             return 0
 
-        def existing() -> dict[tuple[str, dt.date], tuple[int, str]]:
-            return {(address, day): (mail_id, status) for mail_id, address, day, status in conn.execute(
-                select(Mail.id, Mail.address, Mail.day, Mail.status).where(
+        def existing() -> dict[tuple[str, dt.date], tuple[int, bool]]:
+            # open: still takes rows — not gone, and no part of a messenger's message sent yet
+            # (a resend goes on from the next part, so what is in the parts sent stays put)
+            return {(address, day): (mail_id, status in ("pending", "retry") and not chat_queue.parts_done(response))
+                    for mail_id, address, day, status, response in conn.execute(
+                select(Mail.id, Mail.address, Mail.day, Mail.status, Mail.smtp_response).where(
                     Mail.address.in_({a for a, _ in wanted}), Mail.day.in_({d for _, d in wanted})))}
 
         # All of this round's mails in three statements, not two per person.
         mails = existing()
-        fresh = [{"address": a, "name": n, "day": d, "status": "pending", "attempts": 0, "next_attempt_at": now,
-                  "created_at": now, "message_id": new_message_id(mail_from)}
+        fresh = [{"address": a, "channel": chat_queue.channel_of(a), "name": n, "day": d, "status": "pending",
+                  "attempts": 0, "next_attempt_at": now, "created_at": now, "message_id": new_message_id(mail_from)}
                  for (a, d), n in wanted.items() if (a, d) not in mails]
         if fresh:
             conn.execute(insert(Mail), fresh)
             mails = existing()
         # today's mail to this person may be gone already: tomorrow's will carry the row
-        attach = [{"b_id": row_id, "mail": mails[key][0]} for row_id, key in placed
-                  if mails[key][1] in ("pending", "retry")]
+        attach = [{"b_id": row_id, "mail": mails[key][0]} for row_id, key in placed if mails[key][1]]
         if attach:
             conn.execute(update(Outbox).where(Outbox.id == bindparam("b_id")).values(mail_id=bindparam("mail")),
                          attach)
         return len(attach)
 
 
-def claim(engine: Engine, now: dt.datetime, limit: int = BATCH, mail_from: str = "") -> tuple[str, list[int]]:
+def claim(engine: Engine, now: dt.datetime, limit: int = BATCH, mail_from: str = "",
+          channels: tuple[str, ...] | None = None) -> tuple[str, list[int]]:
+    """Claim ready mails; `channels`: only those of these channels (a messenger without a
+    token, or whose API went silent in this run, keeps its mails waiting)."""
     token = random.token_hex(8)
     ready = or_(Mail.status.in_(("pending", "retry")) & (Mail.next_attempt_at <= now),
                 (Mail.status == "sending") & (Mail.claimed_at < now - LEASE))
+    if channels is not None:
+        ready = ready & Mail.channel.in_(channels)
     with write_session(engine) as session:
         query = select(Mail.id, Mail.message_id).where(ready).order_by(Mail.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
@@ -124,7 +158,8 @@ def claim(engine: Engine, now: dt.datetime, limit: int = BATCH, mail_from: str =
 
 
 # `record` runs once per server answer or two: its statements are built once.
-_HELD = (select(Mail.id, Mail.attempts, Mail.subject, Mail.smtp_response, Mail.next_attempt_at)
+_HELD = (select(Mail.id, Mail.attempts, Mail.subject, Mail.smtp_response, Mail.next_attempt_at, Mail.address,
+                Mail.channel)
          .where(Mail.id.in_(bindparam("ids", expanding=True)), Mail.claim == bindparam("token"),
                 Mail.status == "sending"))
 _CHANGE = update(Mail).where(Mail.id == bindparam("b_id"))
@@ -154,6 +189,15 @@ def record(engine: Engine, token: str, results: list[tuple[int, Outcome, str | N
             elif not outcome.reached:
                 # Silence is the server's fault, not the mail's: no attempt spent, tried again soon.
                 change |= {"attempts": mail.attempts - 1, "next_attempt_at": now + UNREACHABLE_RETRY}
+            elif outcome.retry_after is not None and not outcome.blocked:
+                # A messenger's 429: the wait it asked for, no attempt spent.
+                change |= {"attempts": mail.attempts - 1,
+                           "next_attempt_at": now + dt.timedelta(seconds=max(outcome.retry_after, 1.0))}
+            elif outcome.blocked:
+                chat_queue.unlink_blocked(conn, mail.address, now)
+                why = chat_queue.blocked_reason(mail.channel)
+                change |= {"status": "failed", "error": why}
+                failed.append((mail_id, why))
             elif outcome.permanent or mail.attempts >= MAX_ATTEMPTS:
                 change["status"] = "failed"
                 failed.append((mail_id, outcome.response))
@@ -206,7 +250,9 @@ def still_held(engine: Engine, token: str, ids: list[int], now: dt.datetime) -> 
                                                          Mail.status == "sending")).scalars())
 
 
-def waiting_count(engine: Engine) -> int:
+def waiting_count(engine: Engine, channel: str | None = None) -> int:
+    query = select(func.count()).select_from(Mail).where(Mail.status.in_(("pending", "retry", "sending")))
+    if channel is not None:
+        query = query.where(Mail.channel == channel)
     with Session(engine) as session:
-        return session.execute(select(func.count()).select_from(Mail)
-                               .where(Mail.status.in_(("pending", "retry", "sending")))).scalar_one()
+        return session.execute(query).scalar_one()

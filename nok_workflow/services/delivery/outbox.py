@@ -37,7 +37,8 @@ def queue_event(session: Session, *, key: str, plan_id: str, kind: str, recipien
 
 
 def _mail_json(mail: Mail, rows: int) -> dict[str, Any]:
-    return {"id": mail.id, "address": mail.address, "name": mail.name, "day": mail.day.isoformat(),
+    return {"id": mail.id, "channel": mail.channel, "address": mail.address, "name": mail.name,
+            "day": mail.day.isoformat(),
             "status": mail.status, "attempts": mail.attempts, "subject": mail.subject, "items": rows,
             "response": mail.smtp_response, "error": mail.error,
             "next_attempt_at": mail.next_attempt_at.isoformat() if mail.next_attempt_at else None,

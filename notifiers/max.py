@@ -1,0 +1,15 @@
+"""MAX: the chat notifier over the platform API client (notifiers/bots.py), at `chat_rate`."""
+
+from __future__ import annotations
+
+from notifiers.chat import ChatNotifier
+
+
+def from_settings(settings) -> ChatNotifier | None:  # noqa: ANN001 - nok_workflow.settings.Settings
+    """None while no token is set (the channel's mails wait)."""
+    if settings.max_token is None or not settings.max_token.get_secret_value():
+        return None
+    from notifiers.bots import MaxBot
+
+    token = settings.max_token.get_secret_value()
+    return ChatNotifier(MaxBot(token, settings.max_api_url), settings.chat_rate, "markdown", (token,))
