@@ -332,6 +332,7 @@ class Mail(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(default="email", max_length=16)  # email | telegram | max
+    parts_sent: int = 0  # a messenger's message of several parts: so many went out (a resend goes on from there)
     address: str = Field(max_length=320)  # an e-mail address, or «telegram:<chat id>» / «max:<chat id>»
     name: str
     day: dt.date

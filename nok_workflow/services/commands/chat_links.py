@@ -11,8 +11,10 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
+
 from nok_workflow.services.commands import audit
-from nok_workflow.store.db import write_session
+from nok_workflow.services.delivery import chat_queue
+from nok_workflow.store.db import write_connection, write_session
 from nok_workflow.store.models import ChatLink, ChatStart, Party, Plan
 from nok_workflow.tokens import digest
 
@@ -127,8 +129,8 @@ def unlink_from_page(engine: Engine, *, plan_id: str, party_id: str, channel: st
 def blocked(engine: Engine, *, channel: str, chat_id: str, now: dt.datetime) -> int:
     """A send to the chat was answered «the bot is blocked»: its live links end (reason
     "blocked", so the page can say so). How many."""
-    return len(_unlink(engine, now=now, reason="blocked",
-                       where=(ChatLink.channel == channel, ChatLink.chat_id == chat_id)))
+    with write_connection(engine) as conn:  # one definition of the «blocked» unlink, shared with delivery
+        return chat_queue.unlink_blocked(conn, chat_queue.address(channel, chat_id), now)
 
 
 def _unlink(engine: Engine, *, now: dt.datetime, reason: str, where: tuple) -> list[str]:

@@ -11,7 +11,6 @@ A party with `mail_off` and a linked chat gets no e-mail: its own row goes to th
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -76,13 +75,13 @@ def copy_of(row: Any, chat: str, now: dt.datetime) -> dict[str, Any]:
             "status": "queued", "attempts": 0, "next_attempt_at": now, "details": {**row.details, "chat": chat}}
 
 
-def unlink_blocked(conn: Connection, mail_address: str, now: dt.datetime) -> None:
+def unlink_blocked(conn: Connection, mail_address: str, now: dt.datetime) -> int:
     """The person blocked the bot: every link of that chat ends, «blocked», with an audit event."""
     channel, _, chat_id = mail_address.partition(":")
     links = conn.execute(select(ChatLink.id, ChatLink.plan_id, ChatLink.party_id).where(
         ChatLink.channel == channel, ChatLink.chat_id == chat_id, ChatLink.unlinked_at.is_(None))).all()
     if not links:
-        return
+        return 0
     conn.execute(update(ChatLink).where(ChatLink.id.in_([link.id for link in links]))
                  .values(unlinked_at=now, unlink_reason=UNLINKED))
     # The same event as commands/chat_links.blocked writes, in the transaction that records the 403.
@@ -90,6 +89,7 @@ def unlink_blocked(conn: Connection, mail_address: str, now: dt.datetime) -> Non
         {"at": now, "actor": mail_address, "action": "chat.unlink", "plan_id": link.plan_id,
          "details": {"party": link.party_id, "channel": channel, "chat": chat_id, "reason": UNLINKED}}
         for link in links])
+    return len(links)
 
 
 def blocked_reason(channel: str) -> str:
@@ -97,16 +97,7 @@ def blocked_reason(channel: str) -> str:
             "подключить его снова можно на личной странице")
 
 
-_PROGRESS = re.compile(r"^parts_done=(\d+);")
-
-
-def parts_done(response: str | None) -> int:
-    """How many parts of a messenger message went out (kept at the head of `smtp_response`)."""
-    found = _PROGRESS.match(response or "")
-    return int(found.group(1)) if found else 0
-
-
 def save_progress(conn: Connection, mail_id: int, token: str, done: int, response: str) -> None:
     """Written before the next part is sent: a crash then resends at most the part in flight."""
     conn.execute(update(Mail).where(Mail.id == mail_id, Mail.claim == token, Mail.status == "sending")
-                 .values(smtp_response=f"parts_done={done}; {response}"[:2000]))
+                 .values(parts_sent=done, smtp_response=response[:2000]))

@@ -16,7 +16,7 @@ from nok_workflow.calendar.ics import calendar_from_events
 from nok_workflow.expand import obligation_owners
 from nok_workflow.reports.formats import FORMATS
 from nok_workflow.services.read.calendar_feed import digest_events
-from nok_workflow.services.delivery import chat_letters, chat_queue
+from nok_workflow.services.delivery import chat_letters
 from nok_workflow.services.delivery.digest import Contact, Entry, digest_context
 from nok_workflow.settings import Settings
 from nok_workflow.store.models import (
@@ -136,7 +136,7 @@ def build(mail: Mail, listed: list[Entry]) -> Message:
         chat = chat_letters.render(context, mail.channel)
         return Message(to_address=mail.address, to_name=mail.name, subject=context["subject"],
                        text="\n\n".join(chat.parts), html="", message_id=mail.message_id,
-                       parts=chat.parts, button=chat.button, parts_done=chat_queue.parts_done(mail.smtp_response))
+                       parts=chat.parts, button=chat.button, parts_done=mail.parts_sent)
     events = [e for e in listed if e.event]
     attachments = (Attachment("sroki.ics", "text/calendar", calendar_from_events(
         [e.event for e in events], "Сроки НОК", events[0].timezone or "Europe/Moscow")),) if events else ()

@@ -111,9 +111,9 @@ def assemble(engine: Engine, now: dt.datetime, mail_from: str = "", report: Disp
         def existing() -> dict[tuple[str, dt.date], tuple[int, bool]]:
             # open: still takes rows — not gone, and no part of a messenger's message sent yet
             # (a resend goes on from the next part, so what is in the parts sent stays put)
-            return {(address, day): (mail_id, status in ("pending", "retry") and not chat_queue.parts_done(response))
-                    for mail_id, address, day, status, response in conn.execute(
-                select(Mail.id, Mail.address, Mail.day, Mail.status, Mail.smtp_response).where(
+            return {(address, day): (mail_id, status in ("pending", "retry") and not parts_sent)
+                    for mail_id, address, day, status, parts_sent in conn.execute(
+                select(Mail.id, Mail.address, Mail.day, Mail.status, Mail.parts_sent).where(
                     Mail.address.in_({a for a, _ in wanted}), Mail.day.in_({d for _, d in wanted})))}
 
         # All of this round's mails in three statements, not two per person.

@@ -1,5 +1,5 @@
 """messenger channels: chats linked to parties, one-time start tokens, each bot's polling
-state; a mail's channel; a party that wants its reminders only in the messengers
+state; a mail's channel and its parts sent; a party that wants its reminders only in the messengers
 
 Revision ID: 0015
 Revises: 0014
@@ -60,10 +60,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column('mail_off', sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table('mail') as batch:
         batch.add_column(sa.Column('channel', _S(length=16), nullable=False, server_default='email'))
+        batch.add_column(sa.Column('parts_sent', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('mail') as batch:
+        batch.drop_column('parts_sent')
         batch.drop_column('channel')
     with op.batch_alter_table('party') as batch:
         batch.drop_column('mail_off')
