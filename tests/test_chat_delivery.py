@@ -10,14 +10,16 @@ import logging
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from nok_workflow.services.commands import plans
 from nok_workflow.services.delivery import dispatch as dispatch_service
+from nok_workflow.services.delivery import mail_queue, outbox
 from nok_workflow.services.delivery.outbox import list_mail
 from nok_workflow.services.jobs import plan_run
 from nok_workflow.services.read import health
+from nok_workflow.store.db import write_session
 from nok_workflow.store.models import AuditEvent, ChatLink, Mail, Outbox, Party
 from notifiers.email import EmailNotifier
 from tests.support.bot_stubs import MAX_TOKEN, TELEGRAM_TOKEN, max_stub, refused_url, telegram_stub
@@ -254,3 +256,20 @@ def test_a_black_hole_api_opens_the_breaker_after_timeouts_and_loses_nothing(eng
     dispatch_service.dispatch(engine, EmailNotifier.from_settings(settings), settings,
                               at("2024-09-17") + dt.timedelta(minutes=2), chats={"telegram": quick})
     assert sorted(m.chat_id for m in tg.sent) == sorted([TG_CHAT, "900", "901"])
+
+
+def test_a_mail_to_a_chat_unlinked_since_is_not_sent_even_when_retried_by_hand(engine):
+    """A messenger mail whose chat was unlinked (here: «отключить» on the page) after it was made
+    fails at claim with the reason; `nok outbox retry` does not send it there either."""
+    now = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+    with write_session(engine) as session:
+        session.execute(insert(ChatLink).values(plan_id="p", party_id="x", channel="telegram", chat_id="42",
+                                              linked_at=now, unlinked_at=now, unlink_reason="page"))
+        session.execute(insert(Mail).values(channel="telegram", address="telegram:42", name="X", day=now.date(),
+                                              status="pending", attempts=0, next_attempt_at=now, created_at=now))
+    for _ in range(2):
+        token, ids = mail_queue.claim(engine, now)
+        assert ids == []
+        with Session(engine) as session:
+            assert session.execute(select(Mail.status, Mail.error)).one() == ("failed", mail_queue.CHAT_GONE)
+        assert outbox.retry(engine, None, now) == 1  # put back by hand: still not sent to the chat

@@ -28,6 +28,7 @@ _ASSEMBLY_LOCK = 0x6E6F6B6D  # "nokm"
 LEASE = dt.timedelta(minutes=2)  # a claim nobody renewed for this long belongs to a dead dispatcher
 UNREACHABLE_RETRY = dt.timedelta(minutes=1)
 BATCH = 100  # mails claimed at a time
+CHAT_GONE = "чат отключён — сообщение туда не отправляется"
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -142,10 +143,20 @@ def claim(engine: Engine, now: dt.datetime, limit: int = BATCH, mail_from: str =
     if channels is not None:
         ready = ready & Mail.channel.in_(channels)
     with write_session(engine) as session:
-        query = select(Mail.id, Mail.message_id).where(ready).order_by(Mail.id).limit(limit)
+        query = select(Mail.id, Mail.message_id, Mail.channel, Mail.address).where(ready).order_by(Mail.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = session.execute(query).all()
+        # A chat unlinked since its mail was made (blocked, /stop, «отключить»): the mail is not
+        # sent there — also when someone retries it by hand.
+        chats = {r.address for r in rows if r.channel != "email"}
+        gone = chats - chat_queue.still_linked(session.connection(), chats)
+        if gone:
+            dropped = [r.id for r in rows if r.address in gone]
+            session.execute(update(Mail).where(Mail.id.in_(dropped)).values(status="failed", error=CHAT_GONE))
+            session.execute(update(Outbox).where(Outbox.mail_id.in_(dropped))
+                            .values(status="failed", sent_at=None, last_error=CHAT_GONE))
+        rows = [(r.id, r.message_id) for r in rows if r.address not in gone]
         ids = [mail_id for mail_id, _ in rows]
         if ids:
             session.execute(update(Mail).where(Mail.id.in_(ids))
