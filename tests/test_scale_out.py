@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow  # a Prefect server, a worker, PostgreSQL database
 
 BIN = Path(sys.executable).parent
 PLAN = "orenburg-raion-2024"
+BOT_TOKEN = "123456:bot-token-of-the-coordinator-shell"
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -55,6 +56,9 @@ class Cluster:
         self.env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": self.api,
                     "NOK_DATABASE_URL": store_url, "NOK_HOME": str(tmp_path / ".nok"),
                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                    # A bot's token in the deploying shell must not travel into a deployment.
+                    "NOK_TELEGRAM_TOKEN": BOT_TOKEN, "NOK_MAX_TOKEN": BOT_TOKEN,
+                    "NOK_TELEGRAM_API_URL": "http://127.0.0.1:9", "NOK_MAX_API_URL": "http://127.0.0.1:9",  # no internet
                     # Faster loops than the defaults (60 s, 10 s), so a test sees a schedule fire.
                     "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "3", "PREFECT_WORKER_QUERY_SECONDS": "2"}
         self.env.pop("NOK_NOW", None)
@@ -177,7 +181,7 @@ def test_scale_out_recipe_schedules_evidence_and_bursts(cluster):
     for deployment in (plan_deployment, cluster.deployment("nok-dispatch/nok-dispatch")):
         assert deployment["job_variables"].get("env") in (None, {}), deployment["job_variables"]
         assert not deployment["pull_steps"] and not deployment["path"], deployment
-        assert str(ROOT) not in json.dumps(deployment)
+        assert str(ROOT) not in json.dumps(deployment) and BOT_TOKEN not in json.dumps(deployment)
     assert plan_deployment["entrypoint"] == "flows.plan_flow.plan_flow"
     # One run at a time; a run asked for meanwhile waits for the slot (not dropped).
     assert plan_deployment["global_concurrency_limit"]["limit"] == 1
