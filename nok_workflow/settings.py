@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     max_token: SecretStr | None = None
-    max_api_url: str = "https://platform-api.max.ru"
+    # dev.max.ru: requests go to platform-api2.max.ru, whose certificate is issued by the
+    # Russian Trusted Root CA (Минцифры): trusted by the system, or given here as a PEM file.
+    max_api_url: str = "https://platform-api2.max.ru"
+    chat_ca_file: Path | None = None  # a CA to trust besides the system's, for the messengers' APIs
     chat_rate: float = 30.0  # messages a second to one messenger's API, at most
     base_url: str = "http://127.0.0.1:8470"
     # Web app

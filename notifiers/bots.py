@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +67,14 @@ class Update:
 class _Bot:
     name = ""
 
-    def __init__(self, token: str, api_url: str, *, timeout: float = SEND_TIMEOUT) -> None:
+    def __init__(self, token: str, api_url: str, *, timeout: float = SEND_TIMEOUT,
+                 ca_file: str | None = None) -> None:
         if not token:
             raise ValueError(f"{self.name}: нет токена бота")
         self._token = token
         self._api_url = api_url.rstrip("/")
         self._timeout = timeout
+        self._ca_file = ca_file
         self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
@@ -90,8 +93,13 @@ class _Bot:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            # The system's trusted CAs (where an administrator adds the Russian Trusted Root CA that
+            # MAX's certificate needs), plus `ca_file` if given.
+            verify = ssl.create_default_context()
+            if self._ca_file:
+                verify.load_verify_locations(self._ca_file)
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
-                                             follow_redirects=False, trust_env=False)
+                                             follow_redirects=False, trust_env=False, verify=verify)
         return self._client
 
     def _clean(self, text: str) -> str:

@@ -203,3 +203,41 @@ def test_max_refuses_a_token_in_the_query_and_faults_become_outcomes():
         with pytest.raises(BotError) as wrong:
             run(_with(MaxBot("wrong", mx.api_url), lambda b: b.get_me()))
         assert wrong.value.status == 401 and "wrong" not in str(wrong.value)
+
+
+def _certificates(folder) -> tuple[str, str, str]:  # noqa: ANN001
+    """A root CA of its own (as Минцифры's is to certifi: unknown) and a server certificate for
+    127.0.0.1 it signed: (root, certificate, key)."""
+    import subprocess
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.pem", "-days", "2",
+        "-subj", "/CN=Test Trusted Root CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    return str(folder / "root.pem"), str(folder / "server.pem"), str(folder / "server.key")
+
+
+def test_max_over_https_trusts_a_root_given_in_its_file_and_not_otherwise(tmp_path):
+    """MAX's certificate comes from a root CA that certifi does not hold: given as NOK_CHAT_CA_FILE
+    (or in the system's store) the API answers; without it the connection is refused, token-free."""
+    import asyncio
+
+    from notifiers.bots import BotError, MaxBot
+    from tests.support.bot_stubs import max_stub
+
+    root, certificate, key = _certificates(tmp_path)
+    with max_stub(tls=(certificate, key)) as stub:
+        async def me(ca_file: str | None) -> str:
+            async with MaxBot(stub.token, stub.api_url, ca_file=ca_file) as bot:
+                return await bot.get_me()
+
+        assert stub.api_url.startswith("https://")
+        assert asyncio.run(me(root)) == stub.username
+        with pytest.raises(BotError) as refused:
+            asyncio.run(me(None))
+        assert stub.token not in str(refused.value)

@@ -38,6 +38,7 @@ class BotConfig:
     channel: str
     token: str
     api_url: str
+    ca_file: str | None = None
 
 
 def configured(settings: Settings) -> list[BotConfig]:
@@ -46,7 +47,8 @@ def configured(settings: Settings) -> list[BotConfig]:
     for channel, token, url in (("telegram", settings.telegram_token, settings.telegram_api_url),
                                 ("max", settings.max_token, settings.max_api_url)):
         if token is not None and token.get_secret_value().strip():
-            bots.append(BotConfig(channel, token.get_secret_value().strip(), url))
+            bots.append(BotConfig(channel, token.get_secret_value().strip(), url,
+                                  str(settings.chat_ca_file) if settings.chat_ca_file else None))
     return bots
 
 
@@ -110,7 +112,7 @@ class BotPoller:
 
     def _bot(self) -> TelegramBot | MaxBot:
         kind = TelegramBot if self.channel == "telegram" else MaxBot
-        return kind(self.config.token, self.config.api_url, timeout=15.0)
+        return kind(self.config.token, self.config.api_url, timeout=15.0, ca_file=self.config.ca_file)
 
     async def _poll(self) -> None:
         errors = 0

@@ -422,12 +422,14 @@ def _max_error(status: int, code: str, message: str) -> JSONResponse:
 
 
 @contextlib.contextmanager
-def _serving(stub: _Stub) -> Iterator[None]:
+def _serving(stub: _Stub, tls: tuple[str, str] | None = None) -> Iterator[None]:
+    """`tls`: (certificate, key) PEM files — the stub then speaks HTTPS, as the real APIs do."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    stub.api_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    stub.api_url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
     config = uvicorn.Config(stub.app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2,
-                            loop="asyncio", http="h11")
+                            loop="asyncio", http="h11", ssl_certfile=tls[0] if tls else None,
+                            ssl_keyfile=tls[1] if tls else None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -454,10 +456,11 @@ def telegram_stub(token: str = TELEGRAM_TOKEN, username: str = "nok_test_bot") -
 
 
 @contextlib.contextmanager
-def max_stub(token: str = MAX_TOKEN, username: str = "nok_test_max_bot") -> Iterator[MaxStub]:
+def max_stub(token: str = MAX_TOKEN, username: str = "nok_test_max_bot",
+             tls: tuple[str, str] | None = None) -> Iterator[MaxStub]:
     """A MAX bot API server; point a bot at `stub.api_url` with `stub.token`."""
     stub = MaxStub(token=token, username=username)
-    with _serving(stub):
+    with _serving(stub, tls):
         yield stub
 
 
