@@ -9,6 +9,10 @@ from babel.dates import format_date
 
 _RU = Locale("ru")
 
+# Messengers a reminder can go to, by their names; with e-mail, every delivery channel.
+MESSENGERS = {"telegram": "Telegram", "max": "MAX"}
+CHANNEL_NAMES = {"email": "почта", **MESSENGERS}
+
 KIND_LABELS = {
     "once": "к дате",
     "window": "в период",

@@ -273,3 +273,11 @@ def test_a_mail_to_a_chat_unlinked_since_is_not_sent_even_when_retried_by_hand(e
         with Session(engine) as session:
             assert session.execute(select(Mail.status, Mail.error)).one() == ("failed", mail_queue.CHAT_GONE)
         assert outbox.retry(engine, None, now) == 1  # put back by hand: still not sent to the chat
+
+
+def test_the_dashboard_names_a_messenger_chat_not_its_internal_address():
+    from nok_workflow.services.read.dashboard import FailedMail
+
+    shown = [FailedMail(a, "Иванова", dt.date(2025, 3, 10), "failed", 1, None).shown_address
+             for a in ("telegram:42", "max:-7", "ivanova@school.example.org")]
+    assert shown == ["Telegram, чат 42", "MAX, чат -7", "ivanova@school.example.org"]

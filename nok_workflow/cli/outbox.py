@@ -8,8 +8,9 @@ from rich.table import Table
 from nok_workflow.cli import context
 from nok_workflow.problems import InputError, Problem
 from nok_workflow.cli.output import MAIL_STATES, MESSAGE_KINDS, ROW_STATES, console, err_console, print_json
+from nok_workflow.text import CHANNEL_NAMES
 
-CHANNELS = {"email": "почта", "telegram": "Telegram", "max": "MAX"}
+CHANNELS = CHANNEL_NAMES
 app = typer.Typer(help="Письма: очередь, доставка, повтор.", no_args_is_help=True)
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from nok_workflow.status import LABELS
 from nok_workflow.store.models import AuditEvent
+from nok_workflow.text import MESSENGERS
 
 
 def record(session: Session, *, actor: str, action: str, plan_id: str | None, at: dt.datetime,
@@ -45,7 +46,6 @@ ACTIONS = {"plan.load": "план загружен", "plan.amend": "план и�
            "party.mail_on": "напоминания снова и по почте"}
 
 
-_CHATS = {"telegram": "Telegram", "max": "MAX"}
 _UNLINKED = {"stop": "командой /stop в чате", "page": "на личной странице", "blocked": "бот заблокирован в чате"}
 
 
@@ -63,7 +63,7 @@ def audit_parts(e: dict) -> tuple[str, str, list[str]]:
     if d.get("transitions"):
         parts.append(", ".join(f"{_transition(t)}: {n}" for t, n in sorted(d["transitions"].items())))
     if e["action"].startswith("chat."):
-        parts.append(f"{_CHATS.get(d.get('channel'), d.get('channel'))}, исполнитель {d.get('party')}")
+        parts.append(f"{MESSENGERS.get(d.get('channel'), d.get('channel'))}, исполнитель {d.get('party')}")
         if d.get("reason"):
             parts.append(_UNLINKED.get(d["reason"], d["reason"]))
     elif d.get("reason"):

@@ -17,8 +17,9 @@ from nok_workflow.services.delivery import chat_queue
 from nok_workflow.store.db import write_connection, write_session
 from nok_workflow.store.models import ChatLink, ChatStart, Party, Plan
 from nok_workflow.tokens import digest
+from nok_workflow.text import MESSENGERS
 
-CHANNELS = {"telegram": "Telegram", "max": "MAX"}
+CHANNELS = MESSENGERS
 START_TTL = dt.timedelta(minutes=30)
 KEEP_USED = dt.timedelta(days=7)  # start tokens older than this are deleted when a new one is made
 

@@ -18,9 +18,10 @@ from sqlalchemy import Connection, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nok_workflow.store.models import AuditEvent, ChatLink, Mail, Outbox
+from nok_workflow.text import CHANNEL_NAMES, MESSENGERS
 
-CHANNELS = ("telegram", "max")
-NAMES = {"email": "почта", "telegram": "Telegram", "max": "MAX"}
+CHANNELS = tuple(MESSENGERS)
+NAMES = CHANNEL_NAMES
 UNLINKED = "blocked"
 
 

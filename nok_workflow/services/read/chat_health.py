@@ -9,8 +9,9 @@ from sqlmodel import Session
 
 from nok_workflow.store.models import ChatLink, Mail, Party, ServiceHealth
 from nok_workflow.text import plural
+from nok_workflow.text import MESSENGERS
 
-NAMES = {"telegram": "Telegram", "max": "MAX"}
+NAMES = MESSENGERS
 VARIABLES = {"telegram": "NOK_TELEGRAM_TOKEN", "max": "NOK_MAX_TOKEN"}
 
 

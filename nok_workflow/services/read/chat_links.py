@@ -12,8 +12,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from nok_workflow.store.models import BotState, ChatLink, Party
+from nok_workflow.text import MESSENGERS
 
-LABELS = {"telegram": "Telegram", "max": "MAX"}
+LABELS = MESSENGERS
 DEEP_LINK = {"telegram": "https://t.me/{bot}?start={token}", "max": "https://max.ru/{bot}?start={token}"}
 
 

@@ -26,6 +26,7 @@ from nok_workflow.services.read.directory import count_missing
 from nok_workflow.status import days_late
 from nok_workflow.store.fresh import in_flight_sql, remembered
 from nok_workflow.store.models import Campaign, Evidence, Item, Mail, Obligation, Outbox, Party, Plan, ServiceHealth
+from nok_workflow.text import MESSENGERS
 
 TOP = 50  # rows of each list; the rest is «ещё N»
 # The order statuses are shown in: what needs attention first.
@@ -94,6 +95,12 @@ class FailedMail:
     status: str
     attempts: int
     error: str | None
+
+    @property
+    def shown_address(self) -> str:
+        """An e-mail address as it is; a messenger's «telegram:42» as «Telegram, чат 42»."""
+        channel, _, chat = self.address.partition(":")
+        return f"{MESSENGERS[channel]}, чат {chat}" if channel in MESSENGERS and chat else self.address
 
 
 @dataclass(frozen=True)
