@@ -32,15 +32,14 @@ from nok_workflow.store.models import ChatLink, Item, Mail, Party
 from nok_workflow.tokens import secret
 from notifiers.chat import WORKERS
 from notifiers.files import FileNotifier
+from tests.support.faults import TRIALS, report
 from tests.support.bot_stubs import TELEGRAM_TOKEN, telegram_stub
 from tests.support.cli import run_nok
 from tests.support.paths import ROOT
 from tests.support.region import DAY, REGION
-from tests.test_delivery_faults import report
 
 pytestmark = pytest.mark.slow  # kill -9 mid-batch, real processes
 
-TRIALS = int(os.environ.get("NOK_FAULT_TRIALS", "2"))
 SCHOOLS = 60
 
 

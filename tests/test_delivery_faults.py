@@ -9,7 +9,6 @@ each trial appends a JSON line (kill point, lost, duplicates) — docs/faults.md
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import random
 import signal
@@ -32,6 +31,7 @@ from nok_workflow.store.db import connect
 from nok_workflow.store.models import Mail
 from nok_workflow.text import plural
 from notifiers.email import EmailNotifier
+from tests.support.faults import TRIALS, report
 from tests.support.cli import run_nok
 from tests.support.mail import Handler
 from tests.support.paths import ROOT
@@ -41,18 +41,11 @@ from tests.support.serve import free_port
 pytestmark = pytest.mark.slow  # kill -9 mid-batch, real processes, a region's mail
 
 CONNECTIONS = 4
-TRIALS = int(os.environ.get("NOK_FAULT_TRIALS", "2"))
 
 
 def mail_statuses(engine) -> Counter:
     with Session(engine) as session:
         return Counter(session.execute(select(Mail.status)).scalars())
-
-
-def report(**fields) -> None:
-    if path := os.environ.get("NOK_FAULT_REPORT"):
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(fields, ensure_ascii=False) + "\n")
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
