@@ -17,11 +17,10 @@ On SQLite, and on PostgreSQL when the server at --postgres answers.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-import time
 from pathlib import Path
 
 from benchmarks.common import region_stores
+from benchmarks.figures import median_of
 
 PLAN = "region-2025"
 NOW = "2025-10-01T09:00+05:00"
@@ -54,15 +53,6 @@ def make_store(url: str, plan_path: Path) -> int:
     return count
 
 
-def median_s(runs: int, work) -> tuple[float, object]:  # noqa: ANN001
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def measure(url: str, runs: int) -> dict[str, float]:
     from nok_workflow import clock
     from nok_workflow.reports.formats import render
@@ -74,10 +64,10 @@ def measure(url: str, runs: int) -> dict[str, float]:
     now = clock.parse_now(NOW)
     found: dict[str, float] = {}
     for label, period in (("q", report_period(2025, 3)), ("ytd", report_period(2025, 3, True))):
-        found[f"build_{label}"], report = median_s(runs, lambda p=period: build_report(
+        found[f"build_{label}"], report = median_of(runs, lambda p=period: build_report(
             engine, PLAN, p, now=now, base_url="http://127.0.0.1:8470"))
         for fmt in ("json", "html", "xlsx", "docx"):
-            found[f"{fmt}_{label}"], body = median_s(runs, lambda f=fmt: render(report, f))
+            found[f"{fmt}_{label}"], body = median_of(runs, lambda f=fmt: render(report, f))
             found[f"{fmt}_{label}_kb"] = len(body) / 1024
         found[f"due_{label}"] = report.totals.total
         found[f"orgs_{label}"] = len(report.organisations)

@@ -16,11 +16,10 @@ On SQLite, and on PostgreSQL when the server at --postgres answers. Target: ≤ 
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 from benchmarks.common import drop, postgres_database
+from benchmarks.figures import median_of
 
 NOW = "2025-07-03T09:00+03:00"
 CAMPAIGN = "bench-campaign"
@@ -78,17 +77,6 @@ def make_store(url: str, plans_count: int, work: Path) -> tuple[int, int]:
     return counts
 
 
-def median_s(runs: int, work, before=None) -> tuple[float, object]:  # noqa: ANN001
-    times, result = [], None
-    for _ in range(runs):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def measure(url: str, runs: int) -> dict[str, float]:
     from nok_workflow import clock
     from nok_workflow.reports.rollup_files import render_rollup
@@ -100,10 +88,10 @@ def measure(url: str, runs: int) -> dict[str, float]:
     now = clock.parse_now(NOW)
     build = lambda: build_rollup(engine, CAMPAIGN, now)  # noqa: E731
     found: dict[str, float] = {}
-    found["cold"], rollup = median_s(runs, build, compiled_plans._compiled.clear)
-    found["warm"], _ = median_s(runs, build)
+    found["cold"], rollup = median_of(runs, build, compiled_plans._compiled.clear)
+    found["warm"], _ = median_of(runs, build)
     for fmt in ("xlsx", "docx", "json"):
-        found[fmt], body = median_s(runs, lambda f=fmt: render_rollup(rollup, f))
+        found[fmt], body = median_of(runs, lambda f=fmt: render_rollup(rollup, f))
         found[f"{fmt}_kb"] = len(body) / 1024
     found["overdue"], found["done"] = rollup.totals.overdue, rollup.totals.done
     engine.dispose()

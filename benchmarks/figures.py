@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import platform
 import re
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,8 +41,8 @@ class Section:
         return figure
 
 
-def best_of(runs: int, work: Callable[[], Any], before: Callable[[], Any] | None = None) -> tuple[float, Any]:
-    """The fastest of `runs` (seconds) and the last result: the least disturbed by a noisy machine."""
+def _timed(runs: int, work: Callable[[], Any], before: Callable[[], Any] | None) -> tuple[list[float], Any]:
+    """Each run's seconds (`before` runs untimed ahead of each) and the last result."""
     times, result = [], None
     for _ in range(runs):
         if before is not None:
@@ -49,7 +50,19 @@ def best_of(runs: int, work: Callable[[], Any], before: Callable[[], Any] | None
         start = time.perf_counter()
         result = work()
         times.append(time.perf_counter() - start)
+    return times, result
+
+
+def best_of(runs: int, work: Callable[[], Any], before: Callable[[], Any] | None = None) -> tuple[float, Any]:
+    """The fastest of `runs` (seconds) and the last result: the least disturbed by a noisy machine."""
+    times, result = _timed(runs, work, before)
     return min(times), result
+
+
+def median_of(runs: int, work: Callable[[], Any], before: Callable[[], Any] | None = None) -> tuple[float, Any]:
+    """The median of `runs` (seconds) and the last result."""
+    times, result = _timed(runs, work, before)
+    return statistics.median(times), result
 
 
 def seconds(value: float) -> str:
